@@ -1,0 +1,100 @@
+"""One benchmark workload per invocation, in a fresh process (so peak RSS is its own).
+
+    python bench/workloads.py w1 --steps 1000 --durability normal
+prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def chain_yaml(n: int, function: str = "bench_steps:noop", extra: str = "") -> str:
+    lines = ["name: chain", "steps:"]
+    for i in range(n):
+        needs = f"\n    needs: [s{i - 1}]" if i else ""
+        lines.append(f"  - id: s{i}\n    uses: python{needs}\n    with:\n"
+                     f"      function: {function}\n      args: {{i: {i}{extra}}}")
+    return "\n".join(lines) + "\n"
+
+
+def fanout_yaml(n: int) -> str:
+    lines = ["name: fanout", "steps:"]
+    for i in range(n):
+        lines.append(f"  - id: s{i}\n    uses: python\n    with:\n"
+                     f"      function: bench_steps:noop\n      args: {{i: {i}}}")
+    needs = ", ".join(f"s{i}" for i in range(n))
+    lines.append(f"  - id: join\n    uses: python\n    needs: [{needs}]\n    with:\n"
+                 f"      function: bench_steps:join")
+    return "\n".join(lines) + "\n"
+
+
+def _settings(work: Path, durability: str):  # type: ignore[no-untyped-def]
+    from runwright.settings import Settings
+
+    return Settings.from_env(dict(os.environ), cwd=work, durability=durability)
+
+
+async def _run(work: Path, spec: str, durability: str, concurrency: int) -> dict[str, float]:
+    from runwright.api import Session
+
+    path = work / "pipeline.yaml"
+    path.write_text(spec)
+    (work / "bench_steps.py").write_text((HERE / "bench_steps.py").read_text())
+    async with Session(_settings(work, durability)) as session:
+        t0 = time.perf_counter()
+        result = await session.start_run(path, concurrency=concurrency)
+        elapsed = time.perf_counter() - t0
+    assert str(result.status) == "succeeded", result
+    return {"seconds": elapsed}
+
+
+def raw_sqlite(n: int, durability: str, work: Path) -> float:
+    """One committed row per step, the floor any durable engine pays."""
+    conn = sqlite3.connect(work / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'strict' else 'NORMAL'}")
+    conn.execute("CREATE TABLE steps (id INTEGER PRIMARY KEY, name TEXT, output TEXT)")
+    t0 = time.perf_counter()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO steps (name, output) VALUES (?, ?)", (f"s{i}", str(i)))
+        conn.execute("COMMIT")
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workload", choices=["w1", "w2", "raw"])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--durability", default="normal")
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.workload == "raw":
+            result = {"seconds": raw_sqlite(args.steps, args.durability, work)}
+        elif args.workload == "w1":
+            result = asyncio.run(_run(work, chain_yaml(args.steps), args.durability,
+                                      args.concurrency))
+        else:
+            result = asyncio.run(_run(work, fanout_yaml(args.steps), args.durability,
+                                      args.concurrency))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["steps"] = args.steps + (1 if args.workload == "w2" else 0)
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from runwright.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""runwright.api: the library functions every interface (CLI, HTTP, MCP) calls."""
+
+from runwright.api.authoring import graph, init, json_schema, validate
+from runwright.api.results import RunDetails, RunResult, StepSummary
+from runwright.api.session import Session
+
+__all__ = [
+    "RunDetails",
+    "RunResult",
+    "Session",
+    "StepSummary",
+    "graph",
+    "init",
+    "json_schema",
+    "validate",
+]

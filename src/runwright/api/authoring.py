@@ -1,0 +1,70 @@
+"""Working with pipeline files: validate, graph, schema, scaffold."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from runwright.errors import RunwrightError
+from runwright.registry import Registry, default_registry
+from runwright.spec.loader import LoadedSpec, load_spec
+from runwright.spec.models import Pipeline
+
+#: Files `runwright init` writes: (template name, file name).
+INIT_FILES = (("pipeline.yaml", "pipeline.yaml"), ("report_steps.py", "report_steps.py"))
+
+
+def validate(path: str | Path, *, registry: Registry | None = None) -> LoadedSpec:
+    """Load a pipeline and check it completely; raises :class:`SpecError` with every problem."""
+    return load_spec(path, kinds=(registry or default_registry()).kinds())
+
+
+def json_schema() -> dict[str, Any]:
+    from runwright.spec.schema import json_schema as build
+
+    return build()
+
+
+def _label(pipeline: Pipeline, step_id: str) -> str:
+    step = pipeline.step(step_id)
+    fan = " ×N" if step.for_each is not None else ""
+    return f"{step_id}: {step.uses}{fan}"
+
+
+def graph(pipeline: Pipeline, *, fmt: str = "mermaid") -> str:
+    """The DAG as Mermaid (``flowchart TD``) or Graphviz DOT text."""
+    if fmt == "mermaid":
+        lines = ["flowchart TD"]
+        for s in pipeline.steps:
+            shape = ("{{", "}}") if s.uses == "approval" else ("[", "]")
+            lines.append(f'    {s.id}{shape[0]}"{_label(pipeline, s.id)}"{shape[1]}')
+        for s in pipeline.steps:
+            lines.extend(f"    {need} --> {s.id}" for need in s.needs)
+        return "\n".join(lines) + "\n"
+    if fmt == "dot":
+        lines = [f'digraph "{pipeline.name}" {{', "    rankdir=TB;", "    node [shape=box];"]
+        for s in pipeline.steps:
+            shape = ", shape=diamond" if s.uses == "approval" else ""
+            lines.append(f'    "{s.id}" [label="{_label(pipeline, s.id)}"{shape}];')
+        for s in pipeline.steps:
+            lines.extend(f'    "{need}" -> "{s.id}";' for need in s.needs)
+        return "\n".join(lines) + "\n}\n"
+    raise RunwrightError(f"unknown graph format {fmt!r}; use mermaid or dot")
+
+
+def init(directory: str | Path, *, force: bool = False) -> list[Path]:
+    """Scaffold a working example pipeline in ``directory``; refuses to overwrite files."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    templates = resources.files("runwright") / "templates"
+    paths = [target / name for _, name in INIT_FILES]
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise RunwrightError(
+            f"{', '.join(str(p) for p in existing)} already exist; "
+            "pass --force to overwrite, or run init in another directory"
+        )
+    for (template, _), path in zip(INIT_FILES, paths, strict=True):
+        path.write_text((templates / template).read_text("utf-8"), encoding="utf-8")
+    return paths

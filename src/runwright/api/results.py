@@ -1,0 +1,83 @@
+"""Values the API returns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from runwright.states import RunStatus
+from runwright.store.records import AttemptRecord, RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a call that executed a run left it."""
+
+    run_id: str
+    status: RunStatus
+    error: str | None = None
+    #: For resume: what ran again, by reason.
+    reopened: dict[str, list[str]] = field(default_factory=dict)
+    waiting_for: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"run_id": self.run_id, "status": str(self.status),
+                                "error": self.error}
+        if self.reopened:
+            data["reopened"] = self.reopened
+        if self.waiting_for:
+            data["waiting_for"] = self.waiting_for
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class StepSummary:
+    step_id: str
+    state: str
+    attempts: int
+    items: int
+    items_done: int
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step_id": self.step_id, "state": self.state, "attempts": self.attempts,
+                "items": self.items, "items_done": self.items_done, "error": self.error,
+                "started_at": self.started_at, "finished_at": self.finished_at}
+
+
+@dataclass(frozen=True, slots=True)
+class RunDetails:
+    run: RunRecord
+    steps: list[StepSummary]
+    attempts: list[AttemptRecord]
+    counts: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.run.to_json(), "counts": self.counts,
+                "steps": [s.to_json() for s in self.steps],
+                "attempts": [a.to_json() for a in self.attempts]}
+
+
+def summarise(run: RunRecord, attempts: list[AttemptRecord], order: list[str]) -> RunDetails:
+    """Fold attempts into one line per step (in spec order)."""
+    by_step: dict[str, list[AttemptRecord]] = {}
+    for a in attempts:
+        by_step.setdefault(a.step_id, []).append(a)
+    steps = []
+    for step_id in order + sorted(set(by_step) - set(order)):
+        rows = by_step.get(step_id, [])
+        nodes = [a for a in rows if a.item == -1]
+        current = next((a for a in reversed(nodes) if not a.superseded), None)
+        items = [a for a in rows if a.item >= 0 and not a.superseded]
+        steps.append(StepSummary(
+            step_id, str(current.state) if current else "pending", len(nodes), len(items),
+            sum(1 for a in items if a.state.done_ok),
+            current.error if current else None,
+            min((a.started_at for a in nodes if a.started_at), default=None),
+            current.finished_at if current else None,
+        ))
+    counts = Counter(s.state for s in steps)
+    return RunDetails(run, steps, attempts, dict(counts))

@@ -1,0 +1,247 @@
+"""The API session: the one entry point the CLI and the HTTP server call."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import nullcontext
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from runwright.api.results import RunDetails, RunResult, summarise
+from runwright.engine.approvals import decide
+from runwright.engine.commit import Committer
+from runwright.engine.context import RunContext
+from runwright.engine.lifecycle import cancel_in_tx, create_run
+from runwright.engine.plan import Plan, build_plan
+from runwright.engine.recovery import check_not_busy, reconcile
+from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
+from runwright.errors import SpecChangedError, StateError
+from runwright.events import Event
+from runwright.redaction import Redactor
+from runwright.registry import Registry, default_registry
+from runwright.settings import DEFAULT_CONCURRENCY, Settings
+from runwright.signals import interrupts
+from runwright.spec.diff import diff_specs
+from runwright.spec.inputs import resolve_inputs
+from runwright.spec.loader import LoadedSpec, load_spec, parse_spec
+from runwright.states import RunStatus
+from runwright.store import open_store
+from runwright.store.base import Store
+from runwright.store.records import CacheStats, RunRecord
+
+Notify = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class Session:
+    """An open runwright database plus the component registry.
+
+    ``async with Session(settings) as s: await s.start_run("pipeline.yaml")``
+    """
+
+    def __init__(self, settings: Settings, *, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self._registry = registry
+        self._store: Store | None = None
+        self.redactor = Redactor.from_env(settings.env, settings.secret_names)
+
+    async def __aenter__(self) -> Session:
+        self._store = open_store(self.settings.database_url, synchronous=self.settings.synchronous)
+        return self
+
+    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._store is not None:
+            await self._store.close()
+
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "use Session as an async context manager"
+        return self._store
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
+
+    def load(self, path: str | Path) -> LoadedSpec:
+        """Load and validate a pipeline file against the known step kinds."""
+        return load_spec(path, kinds=self.registry.kinds())
+
+    # -- executing ------------------------------------------------------------------------
+
+    async def start_run(
+        self, path: str | Path, *, inputs: Mapping[str, Any] | None = None,
+        inputs_are_strings: bool = False, no_cache: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY, workspace: str | Path | None = None,
+        detach: bool = False, handle_signals: bool = False, notify: Notify = _quiet,
+        on_run: Callable[[RunRecord], None] | None = None,
+    ) -> RunResult:
+        """Validate, record and execute a pipeline run in-process."""
+        loaded = self.load(path)
+        plan = build_plan(loaded.pipeline, self.registry)
+        resolved = resolve_inputs(loaded.pipeline, inputs or {}, strings=inputs_are_strings)
+        spec_path = str(Path(path).resolve())
+        options: dict[str, Any] = {"no_cache": no_cache}
+        if workspace is not None:
+            options["workspace"] = str(Path(workspace).resolve())
+        run = await create_run(
+            self.store, plan=plan, spec_hash=loaded.spec_hash, spec_source=loaded.source,
+            spec_path=spec_path, inputs=resolved, options=options,
+            redacted_inputs=json.loads(self.redactor.redact(json.dumps(resolved))),
+        )
+        if on_run is not None:
+            on_run(run)
+        if detach:
+            return RunResult(run.id, run.status)
+        return await self._drive(run, plan, concurrency=concurrency,
+                                 handle_signals=handle_signals, notify=notify)
+
+    async def resume(
+        self, run_id: str, *, accept_changes: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY, handle_signals: bool = False,
+        notify: Notify = _quiet, on_run: Callable[[RunRecord], None] | None = None,
+    ) -> RunResult:
+        """Re-run what had not committed in a crashed, killed, failed or cancelled run."""
+        run = await self.store.get_run(run_id)
+        if run.status is RunStatus.SUCCEEDED:
+            raise StateError(f"run {run.id} already succeeded; there is nothing to resume")
+        await check_not_busy(self.store, run, lease_seconds=DEFAULT_LEASE_SECONDS)
+        loaded, changes = self._current_spec(run, notify)
+        if changes and not accept_changes:
+            raise SpecChangedError(
+                f"the pipeline changed since run {run.id} started:\n  - "
+                + "\n  - ".join(changes)
+                + f"\nresume with --accept-changes to run the rest with the new spec, or "
+                f"restore {run.spec_path}"
+            )
+        plan = build_plan(loaded.pipeline, self.registry)
+        async with self.store.transaction() as tx:
+            report = await reconcile(tx, run, plan,
+                                     (loaded.spec_hash, loaded.source) if changes else None)
+        if on_run is not None:
+            on_run(run)
+        result = await self._drive(await self.store.get_run(run.id), plan,
+                                   concurrency=concurrency, handle_signals=handle_signals,
+                                   notify=notify)
+        return RunResult(result.run_id, result.status, result.error,
+                         {k: v for k, v in report.items() if v}, result.waiting_for)
+
+    def _current_spec(self, run: RunRecord, notify: Notify) -> tuple[LoadedSpec, list[str]]:
+        pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
+        if not run.spec_path or not Path(run.spec_path).exists():
+            notify(f"{run.spec_path} is gone; resuming with the spec pinned in the run")
+            return pinned, []
+        current = self.load(run.spec_path)
+        if current.spec_hash == run.spec_hash:
+            return current, []
+        return current, diff_specs(pinned.pipeline, current.pipeline) or ["the spec changed"]
+
+    async def _drive(self, run: RunRecord, plan: Plan, *, concurrency: int,
+                     handle_signals: bool, notify: Notify) -> RunResult:
+        pipeline_dir = Path(run.spec_path).parent if run.spec_path else self.settings.project_dir
+        rc = RunContext(
+            run_id=run.id, plan=plan, committer=Committer(plan, self.redactor),
+            inputs=run.inputs, env=self.settings.env, pipeline_dir=pipeline_dir,
+            workspace_root=Path(run.options.get("workspace") or pipeline_dir),
+            no_cache=bool(run.options.get("no_cache")),
+        )
+        worker = Worker(self.store, concurrency=concurrency)
+        await worker.start()
+        try:
+            with interrupts(worker, notify) if handle_signals else nullcontext():
+                status = await worker.drive(rc)
+        finally:
+            await worker.stop()
+        final = await self.store.get_run(run.id)
+        waiting: list[str] = []
+        if status is RunStatus.WAITING:
+            waiting = sorted({a.step_id for a in await self.store.attempts(run.id, include_superseded=False)
+                              if str(a.state) == "waiting"})
+        return RunResult(run.id, status, final.error, waiting_for=waiting)
+
+    async def cancel(self, run_id: str, *, reason: str = "cancelled by user") -> RunRecord:
+        run = await self.store.get_run(run_id)
+        if run.status.finished:
+            raise StateError(f"run {run.id} is already {run.status}; nothing to cancel")
+        async with self.store.transaction() as tx:
+            await cancel_in_tx(tx, run.id, reason=reason)
+        return await self.store.get_run(run.id)
+
+    async def decide(
+        self, run_id: str, step_id: str, *, approve: bool, by: str | None = None,
+        note: str | None = None, continue_run: bool = True,
+        concurrency: int = DEFAULT_CONCURRENCY, handle_signals: bool = False,
+        notify: Notify = _quiet,
+    ) -> RunResult:
+        """Approve or reject a waiting step; then carry on with the run if nobody else is."""
+        run = await self.store.get_run(run_id)
+        pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
+        plan = build_plan(pinned.pipeline, self.registry)
+        was = run.status
+        status = await decide(self.store, Committer(plan, self.redactor), run.id, step_id,
+                              approve=approve, by=by or getpass.getuser(), note=note)
+        if continue_run and was is RunStatus.WAITING and status is RunStatus.RUNNING:
+            return await self._drive(await self.store.get_run(run.id), plan,
+                                     concurrency=concurrency, handle_signals=handle_signals,
+                                     notify=notify)
+        final = await self.store.get_run(run.id)
+        return RunResult(run.id, final.status, final.error)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def runs(self, *, limit: int = 50, status: RunStatus | None = None) -> list[RunRecord]:
+        return await self.store.list_runs(limit=limit, status=status)
+
+    async def details(self, run_id: str) -> RunDetails:
+        run = await self.store.get_run(run_id)
+        attempts = await self.store.attempts(run.id)
+        try:
+            order = [s.id for s in parse_spec(run.spec_source, path=run.spec_path).pipeline.steps]
+        except Exception:  # an unreadable old spec must not hide the run's state
+            order = []
+        return summarise(run, attempts, order)
+
+    async def events(self, run_id: str, **filters: Any) -> list[Event]:
+        run = await self.store.get_run(run_id)
+        return await self.store.events(run.id, **filters)
+
+    async def export(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
+        run = await self.store.get_run(run_id)
+        yield {"type": "run", **run.to_json(), "spec_source": run.spec_source}
+        for a in await self.store.attempts(run.id):
+            yield {"type": "attempt", **a.to_json()}
+        async for event in self.store.iter_events(run.id):
+            yield {"type": "event", **event.to_json()}
+
+    async def cache_stats(self) -> CacheStats:
+        return await self.store.cache_stats()
+
+    async def cache_clear(self, *, kind: str | None = None) -> int:
+        return await self.store.cache_clear(kind=kind)
+
+    async def follow(self, run_id: str, *, poll: float = 0.2,
+                     **filters: Any) -> AsyncIterator[Event]:
+        """Yield a run's events as they are committed, until it finishes or waits."""
+        import asyncio
+
+        run = await self.store.get_run(run_id)
+        after = int(filters.pop("after", 0))
+        while True:
+            batch = await self.store.events(run.id, after=after, **filters)
+            for event in batch:
+                yield event
+            if batch:
+                after = batch[-1].seq or after
+                continue
+            status = (await self.store.get_run(run.id)).status
+            if status.finished or status is RunStatus.WAITING:
+                return
+            await asyncio.sleep(poll)

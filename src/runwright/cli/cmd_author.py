@@ -1,0 +1,56 @@
+"""Commands about pipeline files: init, validate, graph, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runwright import api
+from runwright.cli.app import app, escape, guard
+from runwright.cli.output import emit_json, out
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold a working example pipeline (repo report) in DIRECTORY."""
+    paths = guard(lambda: api.init(directory, force=force))
+    for p in paths:
+        out.print(f"wrote {escape(p)}")
+    out.print(f"next: runwright run {escape(paths[0])}")
+
+
+@app.command()
+def validate(file: Path, json_: JsonOpt = False) -> None:
+    """Check a pipeline file; every problem is reported with file:line:column."""
+    loaded = guard(lambda: api.validate(file))
+    p = loaded.pipeline
+    if json_:
+        emit_json({"valid": True, "pipeline": p.name, "steps": len(p.steps),
+                   "spec_hash": loaded.spec_hash})
+    else:
+        out.print(f"{escape(file)}: pipeline [bold]{escape(p.name)}[/] is valid "
+                  f"({len(p.steps)} steps)")
+
+
+@app.command()
+def graph(
+    file: Path,
+    format: Annotated[str, typer.Option("--format", "-f", help="mermaid or dot.")] = "mermaid",
+) -> None:
+    """Print the pipeline's DAG as Mermaid or Graphviz DOT."""
+    text = guard(lambda: api.graph(api.validate(file).pipeline, fmt=format))
+    print(text, end="")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of pipeline files (for editors)."""
+    emit_json(guard(api.json_schema))
+

@@ -1,0 +1,74 @@
+"""Per-run execution context, and the template context a step renders against."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runwright.engine.commit import Committer
+from runwright.engine.plan import Plan
+from runwright.states import AttemptState
+from runwright.store.base import Store
+from runwright.store.records import NO_ITEM, AttemptRecord
+
+#: Outputs kept in memory per worker; older ones are re-read from the store.
+#: Bounded so a 100,000-step run does not hold its whole history in memory.
+OUTPUT_CACHE_SIZE = 2048
+
+
+@dataclass(slots=True)
+class RunContext:
+    """What a worker needs to execute attempts of one run."""
+
+    run_id: str
+    plan: Plan
+    committer: Committer
+    inputs: dict[str, Any]
+    env: Mapping[str, str]
+    pipeline_dir: Path
+    workspace_root: Path
+    no_cache: bool = False
+    _outputs: OrderedDict[str, tuple[AttemptState, Any]] = field(default_factory=OrderedDict)
+
+    def remember(self, step_id: str, state: AttemptState, output: Any) -> None:
+        """Keep a just-committed step result for dependents executed by this worker."""
+        self._outputs[step_id] = (state, output)
+        if len(self._outputs) > OUTPUT_CACHE_SIZE:
+            self._outputs.popitem(last=False)
+
+    async def template_context(self, store: Store, a: AttemptRecord) -> dict[str, Any]:
+        """The ``inputs``/``steps``/``env``/``item``/``index`` context for one attempt."""
+        step = self.plan.steps[a.step_id]
+        steps: dict[str, dict[str, Any]] = {}
+        missing = [r for r in step.references if r not in self._outputs]
+        if missing:
+            async with store.transaction() as tx:
+                states = await tx.node_states(self.run_id, missing)
+                outs = await tx.outputs(self.run_id, [(r, NO_ITEM) for r in missing])
+            for r in missing:
+                self.remember(r, states.get(r, AttemptState.PENDING), outs.get((r, NO_ITEM)))
+        for r in step.references:
+            state, output = self._outputs[r]
+            steps[r] = {"output": output, "status": str(state)}
+        ctx: dict[str, Any] = {"inputs": self.inputs, "steps": steps}
+        if self.plan.compiled.uses_env(a.step_id):
+            ctx["env"] = self.env
+        if a.item != NO_ITEM:
+            async with store.transaction() as tx:
+                payload = await tx.item_payload(self.run_id, a.step_id, a.item)
+            ctx["item"] = None if payload is None else json.loads(payload)
+            ctx["index"] = a.item
+        return ctx
+
+    async def need_states(self, store: Store, step_id: str) -> dict[str, AttemptState]:
+        needs = self.plan.steps[step_id].needs
+        known = {n: self._outputs[n][0] for n in needs if n in self._outputs}
+        unknown = [n for n in needs if n not in known]
+        if unknown:
+            async with store.transaction() as tx:
+                known.update(await tx.node_states(self.run_id, unknown))
+        return known

@@ -1,0 +1,98 @@
+"""The plan: an immutable, validated DAG built once from a spec, kept apart from execution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from runwright.registry import Registry
+from runwright.spec.expressions import CompiledPipeline
+from runwright.spec.models import Pipeline, RetryPolicy
+from runwright.steps.base import StepKind
+
+_NO_RETRY = RetryPolicy(attempts=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """One step with its defaults applied and its kind resolved."""
+
+    id: str
+    kind: StepKind
+    needs: tuple[str, ...]
+    dependents: tuple[str, ...]
+    retry: RetryPolicy
+    timeout: float | None
+    cache: bool
+    on_failure: str
+    has_if: bool
+    for_each: bool
+    #: Referenced by templates: outputs to load before rendering.
+    references: frozenset[str]
+    #: Started in the same transaction that claims it (nothing to decide first).
+    direct_start: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    pipeline: Pipeline
+    compiled: CompiledPipeline
+    steps: Mapping[str, PlannedStep]
+    #: Step ids in a topological order.
+    order: tuple[str, ...]
+
+    @property
+    def direct_start(self) -> frozenset[str]:
+        return frozenset(s.id for s in self.steps.values() if s.direct_start)
+
+
+def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
+    """Kahn's algorithm, stable in declaration order. The spec validator rejects cycles."""
+    remaining = {s.id: len(set(s.needs)) for s in pipeline.steps}
+    dependents: dict[str, list[str]] = {s.id: [] for s in pipeline.steps}
+    for s in pipeline.steps:
+        for need in set(s.needs):
+            dependents[need].append(s.id)
+    ready = [s.id for s in pipeline.steps if remaining[s.id] == 0]
+    order: list[str] = []
+    while ready:
+        current = ready.pop(0)
+        order.append(current)
+        for dep in dependents[current]:
+            remaining[dep] -= 1
+            if remaining[dep] == 0:
+                ready.append(dep)
+    return tuple(order)
+
+
+def build_plan(pipeline: Pipeline, registry: Registry,
+               compiled: CompiledPipeline | None = None) -> Plan:
+    """Resolve kinds, apply defaults and index the DAG."""
+    compiled = compiled or CompiledPipeline(pipeline)
+    defaults = pipeline.defaults
+    dependents: dict[str, list[str]] = {s.id: [] for s in pipeline.steps}
+    for s in pipeline.steps:
+        for need in dict.fromkeys(s.needs):
+            dependents[need].append(s.id)
+    steps: dict[str, PlannedStep] = {}
+    for s in pipeline.steps:
+        kind = registry.get(s.uses)
+        cache = s.cache if s.cache is not None else kind.pure
+        has_if = s.if_ is not None and s.if_ is not True
+        for_each = s.for_each is not None
+        steps[s.id] = PlannedStep(
+            id=s.id,
+            kind=kind,
+            needs=tuple(dict.fromkeys(s.needs)),
+            dependents=tuple(dependents[s.id]),
+            retry=s.retry or defaults.retry or _NO_RETRY,
+            timeout=s.timeout if s.timeout is not None else defaults.timeout,
+            cache=cache,
+            on_failure=s.on_failure or defaults.on_failure or "stop",
+            has_if=has_if,
+            for_each=for_each,
+            references=compiled.references(s.id),
+            direct_start=not (has_if or for_each or cache),
+        )
+    return Plan(pipeline, compiled, MappingProxyType(steps), topological_order(pipeline))

@@ -1,0 +1,149 @@
+"""The runwright error hierarchy.
+
+Every error a user can see derives from :class:`RunwrightError`; the class
+docstring is the default message, and each message says what to do next.
+
+    RunwrightError
+    ├── SpecError                 a pipeline file is malformed or invalid
+    │   └── ExpressionError       a template failed to render at run time
+    ├── InputError                a run input is missing or of the wrong type
+    ├── StoreError                the database failed (locked, corrupted, unreachable)
+    │   └── MigrationError        the schema cannot be brought up to date
+    ├── NotFoundError             an unknown run id, step id or blob
+    ├── StateError                an operation the current state does not allow
+    │   ├── IllegalTransition     a state machine bug: a transition that must not happen
+    │   ├── SpecChangedError      resuming against a changed spec without --accept-changes
+    │   └── RunBusyError          the run is being executed by a live process
+    ├── StepError                 a step failed (classified for retries)
+    │   ├── StepTimeout           a step exceeded its timeout
+    │   └── FatalStepError        a failure that retrying cannot fix
+    ├── CacheKeyError             a cache key cannot be computed from a step's inputs
+    ├── WorkspaceError            a file write outside the workspace or that failed
+    ├── RegistryError             an unknown or duplicate component
+    └── ConfigError               bad settings (database URL, flags)
+
+Engine control-flow signals derive from ``BaseException`` so that an
+``except Exception`` inside user step code cannot swallow them:
+
+    RunwrightSignal
+    └── Cancelled                 the run or attempt was cancelled
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RunwrightError(Exception):
+    """runwright failed."""
+
+    #: Process exit code the CLI uses for this error.
+    exit_code: int = 1
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        self.message = message or (self.__doc__ or "").strip()
+        self.fields = fields
+        super().__init__(self.message)
+
+
+class SpecError(RunwrightError):
+    """The pipeline spec is invalid; fix the reported fields and run `runwright validate`."""
+
+    exit_code = 2
+
+    def __init__(self, message: str | None = None, *, problems: list[str] | None = None,
+                 **fields: Any) -> None:
+        self.problems = problems or []
+        if message is None and self.problems:
+            message = "\n".join(self.problems)
+        super().__init__(message, **fields)
+
+
+class ExpressionError(SpecError):
+    """A template expression failed to evaluate."""
+
+
+class InputError(RunwrightError):
+    """A run input is missing or has the wrong type; pass it with --input key=value."""
+
+    exit_code = 2
+
+
+class StoreError(RunwrightError):
+    """The runwright database failed."""
+
+    exit_code = 3
+
+
+class MigrationError(StoreError):
+    """The database schema cannot be brought up to date."""
+
+
+class NotFoundError(RunwrightError):
+    """Not found."""
+
+    exit_code = 4
+
+
+class StateError(RunwrightError):
+    """The operation is not allowed in the current state."""
+
+    exit_code = 5
+
+
+class IllegalTransition(StateError):
+    """An illegal state transition was attempted (this is a runwright bug; please report it)."""
+
+
+class SpecChangedError(StateError):
+    """The pipeline spec changed since the run started; pass --accept-changes to resume anyway."""
+
+
+class RunBusyError(StateError):
+    """The run is being executed by another live process."""
+
+
+class StepError(RunwrightError):
+    """A step failed."""
+
+    retryable: bool = True
+
+
+class StepTimeout(StepError):
+    """The step exceeded its timeout."""
+
+
+class FatalStepError(StepError):
+    """The step failed in a way retrying cannot fix."""
+
+    retryable = False
+
+
+class CacheKeyError(RunwrightError):
+    """A cache key cannot be computed from the step's inputs; make them JSON values or set cache: false."""
+
+    exit_code = 2
+
+
+class WorkspaceError(RunwrightError):
+    """A workspace file operation failed."""
+
+
+class RegistryError(RunwrightError):
+    """A component is unknown or registered twice."""
+
+    exit_code = 2
+
+
+class ConfigError(RunwrightError):
+    """The configuration is invalid."""
+
+    exit_code = 2
+
+
+class RunwrightSignal(BaseException):  # noqa: N818 - a signal, not an error
+    """Engine control flow; never caught by user code's ``except Exception``."""
+
+
+class Cancelled(RunwrightSignal):
+    """The run was cancelled."""

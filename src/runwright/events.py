@@ -1,0 +1,72 @@
+"""Typed events: the append-only record of what happened in a run."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    RUN_STARTED = "run.started"
+    RUN_SUCCEEDED = "run.succeeded"
+    RUN_FAILED = "run.failed"
+    RUN_CANCELLED = "run.cancelled"
+    RUN_RESUMED = "run.resumed"
+    RUN_WAITING = "run.waiting"
+    STEP_STARTED = "step.started"
+    STEP_SUCCEEDED = "step.succeeded"
+    STEP_FAILED = "step.failed"
+    STEP_RETRYING = "step.retrying"
+    STEP_SKIPPED = "step.skipped"
+    STEP_WAITING = "step.waiting"
+    STEP_LOG = "step.log"
+    CACHE_HIT = "cache.hit"
+    CACHE_MISS = "cache.miss"
+    FILE_WRITTEN = "file.written"
+    APPROVAL_REQUESTED = "approval.requested"
+    APPROVAL_GRANTED = "approval.granted"
+    APPROVAL_REJECTED = "approval.rejected"
+
+
+class Level(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Level.DEBUG: 10, Level.INFO: 20, Level.WARNING: 30, Level.ERROR: 40}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event. ``seq`` is assigned by the store when the event is committed."""
+
+    type: EventType
+    run_id: str
+    step_id: str | None = None
+    attempt: int | None = None
+    item: int | None = None
+    level: Level = Level.INFO
+    data: dict[str, Any] = field(default_factory=dict)
+    ts: float = field(default_factory=time.time)
+    seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "type": str(self.type),
+            "level": str(self.level),
+            "run_id": self.run_id,
+            "step_id": self.step_id,
+            "item": self.item,
+            "attempt": self.attempt,
+            "data": self.data,
+        }

@@ -1,0 +1,131 @@
+"""Pydantic models of a pipeline spec (the YAML file's shape).
+
+These models describe and validate *shape*; cross-field checks (duplicate ids,
+unknown needs, cycles, template variables) live in :mod:`runwright.spec.validate`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from runwright.spec.durations import parse_duration
+
+InputType = Literal["string", "integer", "number", "boolean", "array", "object"]
+STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RetryPolicy(_Model):
+    """How a failed step is retried. ``retry: 3`` is shorthand for ``{attempts: 3}``."""
+
+    attempts: int = Field(1, ge=1, le=100, description="Total attempts, including the first.")
+    backoff: Literal["exponential", "fixed"] = "exponential"
+    initial_delay: float = Field(1.0, ge=0, description="Seconds (or a duration like '2s').")
+    max_delay: float = Field(60.0, ge=0, description="Upper bound of one delay.")
+    jitter: bool = True
+
+    @field_validator("initial_delay", "max_delay", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return parse_duration(v)
+
+    def delay(self, failed_attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after attempt number ``failed_attempt`` (1-based) failed."""
+        if self.backoff == "fixed":
+            base = self.initial_delay
+        else:
+            base = self.initial_delay * (2 ** max(0, failed_attempt - 1))
+        base = min(base, self.max_delay)
+        if self.jitter and base > 0:
+            # "Equal jitter": keeps at least half the delay, spreads the rest.
+            base = base / 2 + (rng or random).uniform(0, base / 2)
+        return base
+
+
+def _coerce_retry(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v  # let pydantic reject it with a type error
+    if isinstance(v, int):
+        return {"attempts": v}
+    return v
+
+
+class InputSpec(_Model):
+    """A declared pipeline input."""
+
+    type: InputType = "string"
+    default: Any = None
+    required: bool | None = Field(None, description="Defaults to true when no default is given.")
+    description: str | None = None
+
+    @property
+    def is_required(self) -> bool:
+        if self.required is not None:
+            return self.required
+        return "default" not in self.model_fields_set
+
+
+class Defaults(_Model):
+    """Defaults applied to every step that does not set its own."""
+
+    retry: RetryPolicy | None = None
+    timeout: float | None = Field(None, description="Seconds or a duration like '10m'.")
+    on_failure: Literal["stop", "continue"] | None = None
+
+    _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
+    _timeout = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
+
+
+class StepSpec(_Model):
+    """One step of the DAG."""
+
+    id: str = Field(pattern=STEP_ID_PATTERN)
+    uses: str = Field(description="The step kind, e.g. shell, python, approval.")
+    name: str | None = None
+    description: str | None = None
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    needs: tuple[str, ...] = ()
+    if_: str | bool | None = Field(None, alias="if")
+    for_each: str | list[Any] | None = None
+    retry: RetryPolicy | None = None
+    timeout: float | None = Field(None, description="Seconds or a duration like '5m'.")
+    cache: bool | None = Field(None, description="Defaults to the step kind's purity.")
+    on_failure: Literal["stop", "continue"] | None = None
+    labels: tuple[str, ...] = ()
+    trust: str | None = None
+
+    _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
+    _timeout = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
+
+    @field_validator("needs", "labels", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class Pipeline(_Model):
+    """A pipeline: inputs, defaults and steps."""
+
+    name: str
+    description: str | None = None
+    version: str | int | None = None
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    defaults: Defaults = Field(default_factory=Defaults)
+    budget: dict[str, float] | None = None
+    trust: str | None = None
+    steps: tuple[StepSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _index(self) -> Pipeline:
+        object.__setattr__(self, "_by_id", {s.id: s for s in self.steps})
+        return self
+
+    def step(self, step_id: str) -> StepSpec:
+        by_id: dict[str, StepSpec] = self.__dict__.get("_by_id") or {s.id: s for s in self.steps}
+        return by_id[step_id]

@@ -1,0 +1,88 @@
+"""The step-kind seam: what the engine asks of every kind of step.
+
+The engine never imports a concrete kind; it looks kinds up in the
+:class:`~runwright.registry.Registry` and talks to this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from runwright.events import EventType, Level
+
+if TYPE_CHECKING:
+    from runwright.workspace import Workspace
+
+
+@dataclass(slots=True)
+class StepContext:
+    """What a step kind may see and do while one attempt of it runs.
+
+    Events emitted here are buffered and committed in the same transaction as
+    the attempt's result, so nothing a step reports is visible before (or lost
+    after) its output.
+    """
+
+    run_id: str
+    step_id: str
+    attempt: int
+    item: int | None
+    #: Stable across attempts of the same step (and item) in the same run.
+    idempotency_key: str
+    workspace: Workspace
+    #: Directory of the pipeline file: relative paths and python imports start here.
+    pipeline_dir: Path
+    env: Mapping[str, str]
+    timeout: float | None = None
+    _emit: Callable[[EventType, Level, dict[str, Any]], None] | None = field(
+        default=None, repr=False
+    )
+
+    def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
+        """Record an event for this attempt (committed with its result)."""
+        if self._emit is not None:
+            self._emit(type, level, data)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForApproval:
+    """Returned by a step kind to park its attempt until a person decides.
+
+    The attempt moves to ``waiting`` and holds no worker slot; ``runwright
+    approve`` / ``reject`` finishes it.
+    """
+
+    prompt: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class StepKind(Protocol):
+    """A kind of step (``uses: <name>``)."""
+
+    #: The name used in ``uses:``.
+    name: ClassVar[str]
+    #: Bumped when the kind's behaviour changes; part of every cache key.
+    version: ClassVar[str]
+    #: Pure kinds are cached by default; side-effecting kinds are not.
+    pure: ClassVar[bool]
+    #: The ``with:`` keys the kind accepts, and which are required; ``None`` accepts anything.
+    accepts: ClassVar[frozenset[str] | None]
+    requires: ClassVar[frozenset[str]]
+
+    def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
+        """Extra cache-key material beyond ``params`` (e.g. a python function's source hash)."""
+        ...
+
+    async def run(self, ctx: StepContext, params: Mapping[str, Any]) -> Any:
+        """Execute one attempt; return a JSON-compatible output or :class:`WaitForApproval`.
+
+        Raise :class:`~runwright.errors.StepError` (retryable) or
+        :class:`~runwright.errors.FatalStepError`; any other exception is treated as a
+        retryable step failure. Cancellation arrives as ``asyncio.CancelledError``:
+        a kind that starts processes must kill them (their whole process group).
+        """
+        ...

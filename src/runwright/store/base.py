@@ -1,0 +1,159 @@
+"""The Store seam: the engine talks to these protocols, never to a database driver.
+
+The protocol is batch-oriented: a :class:`Transaction` groups every write a
+step completion needs (attempt transition, output, events, cache entry,
+dependents' readiness, next claims) so they commit together or not at all.
+Implementations hold only what differs between databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from runwright.events import Event
+from runwright.states import AttemptState, RunStatus
+from runwright.store.records import (
+    AttemptRecord,
+    CacheEntry,
+    CacheStats,
+    NewAttempt,
+    RunRecord,
+    WorkerRecord,
+)
+
+
+class Transaction(Protocol):
+    """Writes (and the reads they depend on) inside one atomic transaction."""
+
+    async def insert_run(self, run: RunRecord) -> None: ...
+
+    async def set_run_status(
+        self, run_id: str, status: RunStatus, *, error: str | None = None,
+        finished: bool = False, spec: tuple[str, str] | None = None,
+    ) -> None:
+        """Write a run's status; ``spec`` = (hash, source) re-pins the run on resume."""
+        ...
+
+    async def run_status(self, run_id: str) -> RunStatus: ...
+
+    async def insert_attempts(self, attempts: Sequence[NewAttempt]) -> None: ...
+
+    async def transition(
+        self, attempt_id: int, old: AttemptState, new: AttemptState, *,
+        reason: str | None = None, error: str | None = None, worker_id: str | None = None,
+    ) -> None:
+        """Move an attempt from ``old`` to ``new``.
+
+        Raises :class:`~runwright.errors.IllegalTransition` when the move is not
+        legal or the attempt is no longer in ``old`` (fencing: a late result from
+        a worker that lost its lease is refused).
+        """
+        ...
+
+    async def supersede(self, attempt_ids: Collection[int]) -> None: ...
+
+    async def release(self, run_id: str, step_ids: Collection[str]) -> None:
+        """One need of each step finished: decrement its counter; at zero it is ready."""
+        ...
+
+    async def skip_pending(self, run_id: str, step_ids: Collection[str], reason: str) -> list[str]:
+        """Skip the still-pending current attempts of these steps; return the ids skipped."""
+        ...
+
+    async def claim(
+        self, *, worker_id: str, limit: int, now: float, lease_until: float,
+        run_id: str | None = None, start: Collection[str] = (),
+    ) -> list[AttemptRecord]:
+        """Lease up to ``limit`` ready attempts (of running runs, due by ``now``).
+
+        Attempts of steps in ``start`` move straight to ``running``: the caller
+        commits their ``step.started`` intent in this same transaction.
+        """
+        ...
+
+    async def current_attempt(self, run_id: str, step_id: str, item: int) -> AttemptRecord | None:
+        """The newest attempt of one step (or one for_each item)."""
+        ...
+
+    async def expand(self, attempt_id: int, items: int) -> None:
+        """Make a for_each parent wait for ``items`` items, holding no worker or lease."""
+        ...
+
+    async def item_payload(self, run_id: str, step_id: str, item: int) -> str | None:
+        """The JSON value of one for_each item."""
+        ...
+
+    async def decrement_waiting(self, attempt_id: int) -> int:
+        """Count one finished for_each item on the parent; return how many remain."""
+        ...
+
+    async def put_output(
+        self, run_id: str, step_id: str, item: int, attempt_id: int, value_json: str
+    ) -> None: ...
+
+    async def outputs(
+        self, run_id: str, keys: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], Any]: ...
+
+    async def item_outputs(self, run_id: str, step_id: str) -> list[Any]:
+        """Outputs of every item of a for_each step, in item order (None where missing)."""
+        ...
+
+    async def node_states(
+        self, run_id: str, step_ids: Collection[str]
+    ) -> dict[str, AttemptState]: ...
+
+    async def add_events(self, events: Sequence[Event]) -> None: ...
+
+    async def cache_get(self, key: str) -> CacheEntry | None: ...
+
+    async def cache_put(
+        self, key: str, *, kind: str, value_json: str, run_id: str, step_id: str
+    ) -> None: ...
+
+    async def current_attempts(self, run_id: str) -> list[AttemptRecord]: ...
+
+
+class Store(Protocol):
+    """A runwright database: runs, attempts, events, outputs, blobs, cache, workers."""
+
+    url: str
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """A run by id or unique id prefix; :class:`NotFoundError` otherwise."""
+        ...
+
+    async def list_runs(self, *, limit: int = 50, status: RunStatus | None = None) -> list[RunRecord]:
+        """Newest first."""
+        ...
+
+    async def attempts(self, run_id: str, *, include_superseded: bool = True) -> list[AttemptRecord]: ...
+
+    async def events(
+        self, run_id: str, *, after: int = 0, limit: int = 1000,
+        types: Collection[str] = (), step_id: str | None = None, min_level: int = 0,
+    ) -> list[Event]: ...
+
+    def iter_events(self, run_id: str) -> AsyncIterator[Event]: ...
+
+    async def output(self, run_id: str, step_id: str, item: int) -> Any: ...
+
+    async def cache_stats(self) -> CacheStats: ...
+
+    async def cache_clear(self, *, kind: str | None = None) -> int: ...
+
+    async def register_worker(self, worker: WorkerRecord) -> None: ...
+
+    async def heartbeat(self, worker_id: str, *, now: float, lease_until: float) -> None:
+        """Refresh the worker's heartbeat and the leases of its attempts."""
+        ...
+
+    async def set_worker_state(self, worker_id: str, state: str) -> None: ...
+
+    async def workers(self, ids: Collection[str] | None = None) -> Mapping[str, WorkerRecord]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,128 @@
+"""Plain rows the store returns. Rows hold no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runwright.states import AttemptState, RunStatus
+
+#: ``item`` stored for attempts that are not for_each items.
+NO_ITEM = -1
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    pipeline: str
+    spec_hash: str
+    spec_source: str
+    spec_path: str | None
+    inputs: dict[str, Any]
+    status: RunStatus
+    created_at: float
+    updated_at: float
+    options: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id,
+            "pipeline": self.pipeline,
+            "status": str(self.status),
+            "spec_hash": self.spec_hash,
+            "spec_path": self.spec_path,
+            "inputs": self.inputs,
+            "options": self.options,
+            "error": self.error,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttempt:
+    run_id: str
+    step_id: str
+    number: int
+    state: AttemptState
+    item: int = NO_ITEM
+    try_: int = 1
+    reason: str | None = None
+    waiting_on: int = 0
+    not_before: float = 0.0
+    #: JSON of a for_each item's value (first attempt of the item only).
+    payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    id: int
+    run_id: str
+    step_id: str
+    item: int
+    number: int
+    try_: int
+    state: AttemptState
+    reason: str | None
+    superseded: bool
+    waiting_on: int
+    not_before: float
+    worker_id: str | None
+    lease_expires: float | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    error: str | None
+
+    @property
+    def item_or_none(self) -> int | None:
+        return None if self.item == NO_ITEM else self.item
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attempt_id": self.id,
+            "step_id": self.step_id,
+            "item": self.item_or_none,
+            "attempt": self.number,
+            "state": str(self.state),
+            "reason": self.reason,
+            "superseded": self.superseded,
+            "worker_id": self.worker_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    id: str
+    host: str
+    pid: int
+    state: str
+    concurrency: int
+    labels: list[str]
+    started_at: float
+    heartbeat_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    key: str
+    kind: str
+    value: Any
+    run_id: str
+    step_id: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    entries: int
+    bytes: int
+    hits: int
+    by_kind: dict[str, int]
