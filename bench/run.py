@@ -30,7 +30,9 @@ RUNWRIGHT = [PY, "-m", "runwright"]
 def workload(name: str, steps: int, durability: str = "normal") -> dict[str, float]:
     out = subprocess.run(
         [PY, str(HERE / "workloads.py"), name, "--steps", str(steps), "--durability", durability],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out)
 
@@ -46,22 +48,30 @@ def timed(cmd: list[str], cwd: Path, repeat: int = 10) -> float:
 
 def w0(work: Path) -> dict[str, float]:
     (work / "empty.yaml").write_text(
-        "name: empty\nsteps:\n  - id: only\n    uses: shell\n    with: {run: 'true'}\n")
+        "name: empty\nsteps:\n  - id: only\n    uses: shell\n    with: {run: 'true'}\n"
+    )
     return {
         "version_ms": timed([str(Path(PY).parent / "runwright"), "--version"], work) * 1000,
-        "empty_run_ms": timed([str(Path(PY).parent / "runwright"), "run", "empty.yaml"], work,
-                              repeat=5) * 1000,
+        "empty_run_ms": timed(
+            [str(Path(PY).parent / "runwright"), "run", "empty.yaml"], work, repeat=5
+        )
+        * 1000,
     }
 
 
 def w3(work: Path, n: int = 200, kill_at: int = 100) -> dict[str, float]:
     marker = work / "stalled"
     (work / "bench_steps.py").write_text((HERE / "bench_steps.py").read_text())
-    (work / "pipeline.yaml").write_text(chain_yaml(
-        n, "bench_steps:stall_at", f", stall: {kill_at}, marker: '{marker}'"))
-    proc = subprocess.Popen([*RUNWRIGHT, "run", "pipeline.yaml"], cwd=work,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    (work / "pipeline.yaml").write_text(
+        chain_yaml(n, "bench_steps:stall_at", f", stall: {kill_at}, marker: '{marker}'")
+    )
+    proc = subprocess.Popen(
+        [*RUNWRIGHT, "run", "pipeline.yaml"],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not marker.exists():
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -69,20 +79,36 @@ def w3(work: Path, n: int = 200, kill_at: int = 100) -> dict[str, float]:
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    run_id = json.loads(subprocess.run([*RUNWRIGHT, "runs", "--json"], cwd=work, check=True,
-                                       capture_output=True, text=True).stdout)[0]["run_id"]
+    run_id = json.loads(
+        subprocess.run(
+            [*RUNWRIGHT, "runs", "--json"], cwd=work, check=True, capture_output=True, text=True
+        ).stdout
+    )[0]["run_id"]
     env = {**os.environ, "RUNWRIGHT_BENCH_RESUMING": "1"}
     t0 = time.perf_counter()
-    done = subprocess.run([*RUNWRIGHT, "resume", run_id, "--json"], cwd=work, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*RUNWRIGHT, "resume", run_id, "--json"], cwd=work, env=env, capture_output=True, text=True
+    )
     resume_s = time.perf_counter() - t0
     status = json.loads(done.stdout)["status"]
-    shown = json.loads(subprocess.run([*RUNWRIGHT, "show", run_id, "--json"], cwd=work,
-                                      check=True, capture_output=True, text=True).stdout)
+    shown = json.loads(
+        subprocess.run(
+            [*RUNWRIGHT, "show", run_id, "--json"],
+            cwd=work,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     rerun = [a for a in shown["attempts"] if a["attempt"] > 1]
-    return {"status": status, "resume_seconds": resume_s, "reexecuted_steps": len(rerun),
-            "committed_before_kill": sum(1 for a in shown["attempts"] if a["attempt"] == 1
-                                         and a["state"] == "succeeded")}
+    return {
+        "status": status,
+        "resume_seconds": resume_s,
+        "reexecuted_steps": len(rerun),
+        "committed_before_kill": sum(
+            1 for a in shown["attempts"] if a["attempt"] == 1 and a["state"] == "succeeded"
+        ),
+    }
 
 
 def main() -> None:
@@ -100,14 +126,17 @@ def main() -> None:
             per_step = w1["seconds"] / n * 1000
             raw_per = raw["seconds"] / n * 1000
             results[f"W1 n={n} {durability}"] = {
-                "ms_per_step": round(per_step, 4), "steps_per_s": round(n / w1["seconds"]),
+                "ms_per_step": round(per_step, 4),
+                "steps_per_s": round(n / w1["seconds"]),
                 "raw_sqlite_ms_per_row": round(raw_per, 4),
                 "ratio_to_raw": round(per_step / raw_per, 1),
                 "peak_rss_mb": round(w1["peak_rss_mb"], 1),
             }
     w2 = workload("w2", 200)
-    results["W2 fan-out 200+join"] = {"seconds": round(w2["seconds"], 4),
-                                      "peak_rss_mb": round(w2["peak_rss_mb"], 1)}
+    results["W2 fan-out 200+join"] = {
+        "seconds": round(w2["seconds"], 4),
+        "peak_rss_mb": round(w2["peak_rss_mb"], 1),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         results["W3 chain 200 killed at 100"] = w3(Path(tmp))
     for name, value in results.items():

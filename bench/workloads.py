@@ -24,19 +24,25 @@ def chain_yaml(n: int, function: str = "bench_steps:noop", extra: str = "") -> s
     lines = ["name: chain", "steps:"]
     for i in range(n):
         needs = f"\n    needs: [s{i - 1}]" if i else ""
-        lines.append(f"  - id: s{i}\n    uses: python{needs}\n    with:\n"
-                     f"      function: {function}\n      args: {{i: {i}{extra}}}")
+        lines.append(
+            f"  - id: s{i}\n    uses: python{needs}\n    with:\n"
+            f"      function: {function}\n      args: {{i: {i}{extra}}}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def fanout_yaml(n: int) -> str:
     lines = ["name: fanout", "steps:"]
     for i in range(n):
-        lines.append(f"  - id: s{i}\n    uses: python\n    with:\n"
-                     f"      function: bench_steps:noop\n      args: {{i: {i}}}")
+        lines.append(
+            f"  - id: s{i}\n    uses: python\n    with:\n"
+            f"      function: bench_steps:noop\n      args: {{i: {i}}}"
+        )
     needs = ", ".join(f"s{i}" for i in range(n))
-    lines.append(f"  - id: join\n    uses: python\n    needs: [{needs}]\n    with:\n"
-                 f"      function: bench_steps:join")
+    lines.append(
+        f"  - id: join\n    uses: python\n    needs: [{needs}]\n    with:\n"
+        f"      function: bench_steps:join"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -86,11 +92,13 @@ def main() -> None:
         if args.workload == "raw":
             result = {"seconds": raw_sqlite(args.steps, args.durability, work)}
         elif args.workload == "w1":
-            result = asyncio.run(_run(work, chain_yaml(args.steps), args.durability,
-                                      args.concurrency))
+            result = asyncio.run(
+                _run(work, chain_yaml(args.steps), args.durability, args.concurrency)
+            )
         else:
-            result = asyncio.run(_run(work, fanout_yaml(args.steps), args.durability,
-                                      args.concurrency))
+            result = asyncio.run(
+                _run(work, fanout_yaml(args.steps), args.durability, args.concurrency)
+            )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["steps"] = args.steps + (1 if args.workload == "w2" else 0)
     json.dump(result, sys.stdout)

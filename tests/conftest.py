@@ -15,16 +15,19 @@ from runwright.settings import Settings
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWRIGHT_")}
-    return Settings(database_url=str(tmp_path / ".runwright" / "runwright.db"),
-                    project_dir=tmp_path, env=env)
+    return Settings(
+        database_url=str(tmp_path / ".runwright" / "runwright.db"), project_dir=tmp_path, env=env
+    )
 
 
 @pytest.fixture
 def write(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write a dedented file under tmp_path and return its path."""
+
     def _write(name: str, text: str) -> Path:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip())
         return path
+
     return _write

@@ -54,7 +54,33 @@ _EXPORTS = {
     "validate": "runwright.api",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "AttemptState",
+    "Cancelled",
+    "Event",
+    "EventType",
+    "FileWrite",
+    "Level",
+    "RunDetails",
+    "RunResult",
+    "RunStatus",
+    "RunwrightError",
+    "Session",
+    "Settings",
+    "SpecError",
+    "StateError",
+    "StepContext",
+    "StepError",
+    "StepKind",
+    "StoreError",
+    "WaitForApproval",
+    "Workspace",
+    "__version__",
+    "graph",
+    "init",
+    "json_schema",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:

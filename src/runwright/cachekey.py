@@ -41,8 +41,9 @@ def _check(value: Any, path: str) -> None:
 def canonical_json(value: Any, *, path: str = "value") -> str:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8, finite numbers only."""
     _check(value, path)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def cache_key(*, kind: str, version: str, params: Any, code_version: str | None) -> str:

@@ -51,8 +51,9 @@ class SpecError(RunwrightError):
 
     exit_code = 2
 
-    def __init__(self, message: str | None = None, *, problems: list[str] | None = None,
-                 **fields: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *, problems: list[str] | None = None, **fields: Any
+    ) -> None:
         self.problems = problems or []
         if message is None and self.problems:
             message = "\n".join(self.problems)
@@ -120,7 +121,7 @@ class FatalStepError(StepError):
 
 
 class CacheKeyError(RunwrightError):
-    """A cache key cannot be computed from the step's inputs; make them JSON values or set cache: false."""
+    """A cache key cannot be computed; make the step's inputs JSON values or set cache: false."""
 
     exit_code = 2
 
@@ -141,7 +142,7 @@ class ConfigError(RunwrightError):
     exit_code = 2
 
 
-class RunwrightSignal(BaseException):  # noqa: N818 - a signal, not an error
+class RunwrightSignal(BaseException):
     """Engine control flow; never caught by user code's ``except Exception``."""
 
 

@@ -27,14 +27,28 @@ class Settings:
     secret_names: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], *, cwd: Path, db: str | None = None,
-                 durability: str | None = None) -> Settings:
-        url = db or env.get("RUNWRIGHT_DATABASE_URL") or str(
-            cwd / DEFAULT_STATE_DIR / DEFAULT_DB_NAME)
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        cwd: Path,
+        db: str | None = None,
+        durability: str | None = None,
+    ) -> Settings:
+        url = (
+            db
+            or env.get("RUNWRIGHT_DATABASE_URL")
+            or str(cwd / DEFAULT_STATE_DIR / DEFAULT_DB_NAME)
+        )
         mode = (durability or env.get("RUNWRIGHT_DURABILITY") or "normal").lower()
         synchronous = {"normal": "normal", "strict": "full", "full": "full"}.get(mode)
         if synchronous is None:
             raise ConfigError(f"durability must be 'normal' or 'strict', not {mode!r}")
         names = tuple(n for n in env.get("RUNWRIGHT_SECRET_ENV", "").split(",") if n)
-        return cls(database_url=url, project_dir=cwd, env=dict(env), synchronous=synchronous,
-                   secret_names=names)
+        return cls(
+            database_url=url,
+            project_dir=cwd,
+            env=dict(env),
+            synchronous=synchronous,
+            secret_names=names,
+        )

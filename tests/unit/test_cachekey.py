@@ -8,7 +8,10 @@ from runwright.cachekey import cache_key, canonical_json
 from runwright.errors import CacheKeyError
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,
@@ -19,14 +22,19 @@ json_values = st.recursive(
 def test_key_does_not_depend_on_mapping_order(params: dict[str, object]) -> None:
     reordered = dict(reversed(list(params.items())))
     assert cache_key(kind="k", version="1", params=params, code_version=None) == cache_key(
-        kind="k", version="1", params=reordered, code_version=None)
+        kind="k", version="1", params=reordered, code_version=None
+    )
 
 
 def test_key_changes_with_every_component() -> None:
     base = {"kind": "python", "version": "1", "params": {"a": 1}, "code_version": "x"}
     key = cache_key(**base)  # type: ignore[arg-type]
-    for field, other in (("kind", "shell"), ("version", "2"), ("params", {"a": 2}),
-                         ("code_version", "y")):
+    for field, other in (
+        ("kind", "shell"),
+        ("version", "2"),
+        ("params", {"a": 2}),
+        ("code_version", "y"),
+    ):
         assert cache_key(**{**base, field: other}) != key  # type: ignore[arg-type]
 
 

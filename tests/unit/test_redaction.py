@@ -4,8 +4,11 @@ from runwright.redaction import MASK, Redactor
 
 
 def test_secret_looking_env_values_are_masked_everywhere() -> None:
-    env = {"OPENAI_API_KEY": "sk-canary-123456", "HOME": "/home/someone-long",
-           "GH_TOKEN": "ghp_quote\"d-secret"}
+    env = {
+        "OPENAI_API_KEY": "sk-canary-123456",
+        "HOME": "/home/someone-long",
+        "GH_TOKEN": 'ghp_quote"d-secret',
+    }
     r = Redactor.from_env(env)
     text = "key sk-canary-123456 home /home/someone-long"
     assert r.redact(text) == f"key {MASK} home /home/someone-long"
@@ -15,7 +18,8 @@ def test_secret_looking_env_values_are_masked_everywhere() -> None:
 
 
 def test_short_values_and_extra_names() -> None:
-    r = Redactor.from_env({"MY_KEY": "short", "PLAIN": "not-a-secret-by-name"},
-                          extra_names=["PLAIN"])
+    r = Redactor.from_env(
+        {"MY_KEY": "short", "PLAIN": "not-a-secret-by-name"}, extra_names=["PLAIN"]
+    )
     assert r.redact("short not-a-secret-by-name") == f"short {MASK}"
     assert not Redactor([])

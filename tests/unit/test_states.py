@@ -1,7 +1,8 @@
-from hypothesis import given
-from hypothesis import strategies as st
+import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runwright.errors import IllegalTransition
 from runwright.states import (
@@ -22,7 +23,7 @@ def test_final_attempt_states_have_no_way_out() -> None:
 
 def test_happy_path_is_legal() -> None:
     path = ["pending", "ready", "leased", "running", "succeeded"]
-    for old, new in zip(path, path[1:], strict=False):
+    for old, new in itertools.pairwise(path):
         assert check_attempt(AttemptState(old), AttemptState(new)) == AttemptState(new)
 
 

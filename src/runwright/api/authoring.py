@@ -23,12 +23,13 @@ def validate(path: str | Path, *, registry: Registry | None = None) -> LoadedSpe
 def json_schema() -> dict[str, Any]:
     from runwright.spec.schema import json_schema as build
 
-    return build()
+    schema: dict[str, Any] = build()
+    return schema
 
 
 def _label(pipeline: Pipeline, step_id: str) -> str:
     step = pipeline.step(step_id)
-    fan = " ×N" if step.for_each is not None else ""
+    fan = " (for each)" if step.for_each is not None else ""
     return f"{step_id}: {step.uses}{fan}"
 
 
@@ -37,16 +38,16 @@ def graph(pipeline: Pipeline, *, fmt: str = "mermaid") -> str:
     if fmt == "mermaid":
         lines = ["flowchart TD"]
         for s in pipeline.steps:
-            shape = ("{{", "}}") if s.uses == "approval" else ("[", "]")
-            lines.append(f'    {s.id}{shape[0]}"{_label(pipeline, s.id)}"{shape[1]}')
+            left, right = ("{{", "}}") if s.uses == "approval" else ("[", "]")
+            lines.append(f'    {s.id}{left}"{_label(pipeline, s.id)}"{right}')
         for s in pipeline.steps:
             lines.extend(f"    {need} --> {s.id}" for need in s.needs)
         return "\n".join(lines) + "\n"
     if fmt == "dot":
         lines = [f'digraph "{pipeline.name}" {{', "    rankdir=TB;", "    node [shape=box];"]
         for s in pipeline.steps:
-            shape = ", shape=diamond" if s.uses == "approval" else ""
-            lines.append(f'    "{s.id}" [label="{_label(pipeline, s.id)}"{shape}];')
+            extra = ", shape=diamond" if s.uses == "approval" else ""
+            lines.append(f'    "{s.id}" [label="{_label(pipeline, s.id)}"{extra}];')
         for s in pipeline.steps:
             lines.extend(f'    "{need}" -> "{s.id}";' for need in s.needs)
         return "\n".join(lines) + "\n}\n"

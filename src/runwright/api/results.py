@@ -22,8 +22,11 @@ class RunResult:
     waiting_for: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"run_id": self.run_id, "status": str(self.status),
-                                "error": self.error}
+        data: dict[str, Any] = {
+            "run_id": self.run_id,
+            "status": str(self.status),
+            "error": self.error,
+        }
         if self.reopened:
             data["reopened"] = self.reopened
         if self.waiting_for:
@@ -43,9 +46,16 @@ class StepSummary:
     finished_at: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"step_id": self.step_id, "state": self.state, "attempts": self.attempts,
-                "items": self.items, "items_done": self.items_done, "error": self.error,
-                "started_at": self.started_at, "finished_at": self.finished_at}
+        return {
+            "step_id": self.step_id,
+            "state": self.state,
+            "attempts": self.attempts,
+            "items": self.items,
+            "items_done": self.items_done,
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +66,12 @@ class RunDetails:
     counts: dict[str, int]
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.run.to_json(), "counts": self.counts,
-                "steps": [s.to_json() for s in self.steps],
-                "attempts": [a.to_json() for a in self.attempts]}
+        return {
+            **self.run.to_json(),
+            "counts": self.counts,
+            "steps": [s.to_json() for s in self.steps],
+            "attempts": [a.to_json() for a in self.attempts],
+        }
 
 
 def summarise(run: RunRecord, attempts: list[AttemptRecord], order: list[str]) -> RunDetails:
@@ -72,12 +85,17 @@ def summarise(run: RunRecord, attempts: list[AttemptRecord], order: list[str]) -
         nodes = [a for a in rows if a.item == -1]
         current = next((a for a in reversed(nodes) if not a.superseded), None)
         items = [a for a in rows if a.item >= 0 and not a.superseded]
-        steps.append(StepSummary(
-            step_id, str(current.state) if current else "pending", len(nodes), len(items),
-            sum(1 for a in items if a.state.done_ok),
-            current.error if current else None,
-            min((a.started_at for a in nodes if a.started_at), default=None),
-            current.finished_at if current else None,
-        ))
+        steps.append(
+            StepSummary(
+                step_id,
+                str(current.state) if current else "pending",
+                len(nodes),
+                len(items),
+                sum(1 for a in items if a.state.done_ok),
+                current.error if current else None,
+                min((a.started_at for a in nodes if a.started_at), default=None),
+                current.finished_at if current else None,
+            )
+        )
     counts = Counter(s.state for s in steps)
     return RunDetails(run, steps, attempts, dict(counts))

@@ -55,8 +55,9 @@ class Session:
         self._store = open_store(self.settings.database_url, synchronous=self.settings.synchronous)
         return self
 
-    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._store is not None:
             await self._store.close()
 
@@ -78,10 +79,17 @@ class Session:
     # -- executing ------------------------------------------------------------------------
 
     async def start_run(
-        self, path: str | Path, *, inputs: Mapping[str, Any] | None = None,
-        inputs_are_strings: bool = False, no_cache: bool = False,
-        concurrency: int = DEFAULT_CONCURRENCY, workspace: str | Path | None = None,
-        detach: bool = False, handle_signals: bool = False, notify: Notify = _quiet,
+        self,
+        path: str | Path,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        inputs_are_strings: bool = False,
+        no_cache: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        workspace: str | Path | None = None,
+        detach: bool = False,
+        handle_signals: bool = False,
+        notify: Notify = _quiet,
         on_run: Callable[[RunRecord], None] | None = None,
     ) -> RunResult:
         """Validate, record and execute a pipeline run in-process."""
@@ -93,21 +101,32 @@ class Session:
         if workspace is not None:
             options["workspace"] = str(Path(workspace).resolve())
         run = await create_run(
-            self.store, plan=plan, spec_hash=loaded.spec_hash, spec_source=loaded.source,
-            spec_path=spec_path, inputs=resolved, options=options,
+            self.store,
+            plan=plan,
+            spec_hash=loaded.spec_hash,
+            spec_source=loaded.source,
+            spec_path=spec_path,
+            inputs=resolved,
+            options=options,
             redacted_inputs=json.loads(self.redactor.redact(json.dumps(resolved))),
         )
         if on_run is not None:
             on_run(run)
         if detach:
             return RunResult(run.id, run.status)
-        return await self._drive(run, plan, concurrency=concurrency,
-                                 handle_signals=handle_signals, notify=notify)
+        return await self._drive(
+            run, plan, concurrency=concurrency, handle_signals=handle_signals, notify=notify
+        )
 
     async def resume(
-        self, run_id: str, *, accept_changes: bool = False,
-        concurrency: int = DEFAULT_CONCURRENCY, handle_signals: bool = False,
-        notify: Notify = _quiet, on_run: Callable[[RunRecord], None] | None = None,
+        self,
+        run_id: str,
+        *,
+        accept_changes: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        handle_signals: bool = False,
+        notify: Notify = _quiet,
+        on_run: Callable[[RunRecord], None] | None = None,
     ) -> RunResult:
         """Re-run what had not committed in a crashed, killed, failed or cancelled run."""
         run = await self.store.get_run(run_id)
@@ -124,15 +143,25 @@ class Session:
             )
         plan = build_plan(loaded.pipeline, self.registry)
         async with self.store.transaction() as tx:
-            report = await reconcile(tx, run, plan,
-                                     (loaded.spec_hash, loaded.source) if changes else None)
+            report = await reconcile(
+                tx, run, plan, (loaded.spec_hash, loaded.source) if changes else None
+            )
         if on_run is not None:
             on_run(run)
-        result = await self._drive(await self.store.get_run(run.id), plan,
-                                   concurrency=concurrency, handle_signals=handle_signals,
-                                   notify=notify)
-        return RunResult(result.run_id, result.status, result.error,
-                         {k: v for k, v in report.items() if v}, result.waiting_for)
+        result = await self._drive(
+            await self.store.get_run(run.id),
+            plan,
+            concurrency=concurrency,
+            handle_signals=handle_signals,
+            notify=notify,
+        )
+        return RunResult(
+            result.run_id,
+            result.status,
+            result.error,
+            {k: v for k, v in report.items() if v},
+            result.waiting_for,
+        )
 
     def _current_spec(self, run: RunRecord, notify: Notify) -> tuple[LoadedSpec, list[str]]:
         pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
@@ -144,12 +173,17 @@ class Session:
             return current, []
         return current, diff_specs(pinned.pipeline, current.pipeline) or ["the spec changed"]
 
-    async def _drive(self, run: RunRecord, plan: Plan, *, concurrency: int,
-                     handle_signals: bool, notify: Notify) -> RunResult:
+    async def _drive(
+        self, run: RunRecord, plan: Plan, *, concurrency: int, handle_signals: bool, notify: Notify
+    ) -> RunResult:
         pipeline_dir = Path(run.spec_path).parent if run.spec_path else self.settings.project_dir
         rc = RunContext(
-            run_id=run.id, plan=plan, committer=Committer(plan, self.redactor),
-            inputs=run.inputs, env=self.settings.env, pipeline_dir=pipeline_dir,
+            run_id=run.id,
+            plan=plan,
+            committer=Committer(plan, self.redactor),
+            inputs=run.inputs,
+            env=self.settings.env,
+            pipeline_dir=pipeline_dir,
             workspace_root=Path(run.options.get("workspace") or pipeline_dir),
             no_cache=bool(run.options.get("no_cache")),
         )
@@ -163,8 +197,13 @@ class Session:
         final = await self.store.get_run(run.id)
         waiting: list[str] = []
         if status is RunStatus.WAITING:
-            waiting = sorted({a.step_id for a in await self.store.attempts(run.id, include_superseded=False)
-                              if str(a.state) == "waiting"})
+            waiting = sorted(
+                {
+                    a.step_id
+                    for a in await self.store.attempts(run.id, include_superseded=False)
+                    if str(a.state) == "waiting"
+                }
+            )
         return RunResult(run.id, status, final.error, waiting_for=waiting)
 
     async def cancel(self, run_id: str, *, reason: str = "cancelled by user") -> RunRecord:
@@ -176,9 +215,16 @@ class Session:
         return await self.store.get_run(run.id)
 
     async def decide(
-        self, run_id: str, step_id: str, *, approve: bool, by: str | None = None,
-        note: str | None = None, continue_run: bool = True,
-        concurrency: int = DEFAULT_CONCURRENCY, handle_signals: bool = False,
+        self,
+        run_id: str,
+        step_id: str,
+        *,
+        approve: bool,
+        by: str | None = None,
+        note: str | None = None,
+        continue_run: bool = True,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        handle_signals: bool = False,
         notify: Notify = _quiet,
     ) -> RunResult:
         """Approve or reject a waiting step; then carry on with the run if nobody else is."""
@@ -186,12 +232,23 @@ class Session:
         pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
         plan = build_plan(pinned.pipeline, self.registry)
         was = run.status
-        status = await decide(self.store, Committer(plan, self.redactor), run.id, step_id,
-                              approve=approve, by=by or getpass.getuser(), note=note)
+        status = await decide(
+            self.store,
+            Committer(plan, self.redactor),
+            run.id,
+            step_id,
+            approve=approve,
+            by=by or getpass.getuser(),
+            note=note,
+        )
         if continue_run and was is RunStatus.WAITING and status is RunStatus.RUNNING:
-            return await self._drive(await self.store.get_run(run.id), plan,
-                                     concurrency=concurrency, handle_signals=handle_signals,
-                                     notify=notify)
+            return await self._drive(
+                await self.store.get_run(run.id),
+                plan,
+                concurrency=concurrency,
+                handle_signals=handle_signals,
+                notify=notify,
+            )
         final = await self.store.get_run(run.id)
         return RunResult(run.id, final.status, final.error)
 
@@ -227,8 +284,9 @@ class Session:
     async def cache_clear(self, *, kind: str | None = None) -> int:
         return await self.store.cache_clear(kind=kind)
 
-    async def follow(self, run_id: str, *, poll: float = 0.2,
-                     **filters: Any) -> AsyncIterator[Event]:
+    async def follow(
+        self, run_id: str, *, poll: float = 0.2, **filters: Any
+    ) -> AsyncIterator[Event]:
         """Yield a run's events as they are committed, until it finishes or waits."""
         import asyncio
 

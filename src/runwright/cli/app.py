@@ -38,8 +38,7 @@ class Globals:
     durability: str | None = None
 
     def settings(self) -> Settings:
-        return Settings.from_env(os.environ, cwd=Path.cwd(), db=self.db,
-                                 durability=self.durability)
+        return Settings.from_env(os.environ, cwd=Path.cwd(), db=self.db, durability=self.durability)
 
 
 G = Globals()
@@ -53,15 +52,28 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    db: Annotated[str | None, typer.Option(
-        "--db", help="Database URL or SQLite path (default: .runwright/runwright.db; "
-        "env RUNWRIGHT_DATABASE_URL).")] = None,
-    durability: Annotated[str | None, typer.Option(
-        help="normal (WAL, survives process crashes) or strict (fsync every commit; "
-        "env RUNWRIGHT_DURABILITY).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL or SQLite path (default: .runwright/runwright.db; "
+            "env RUNWRIGHT_DATABASE_URL).",
+        ),
+    ] = None,
+    durability: Annotated[
+        str | None,
+        typer.Option(
+            help="normal (WAL, survives process crashes) or strict (fsync every commit; "
+            "env RUNWRIGHT_DURABILITY)."
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option("--version", "-V", callback=_version,
-                                          is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     G.db, G.debug, G.durability = db, debug, durability
 
@@ -84,15 +96,19 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
         if G.debug:
             traceback.print_exc()
         else:
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-                      "(run with --debug for the traceback, and please report it)")
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                "(run with --debug for the traceback, and please report it)"
+            )
         raise typer.Exit(exits.INTERNAL) from None
 
 
 def guard(fn: Callable[[], T]) -> T:
     """Like :func:`run_async` for synchronous commands."""
+
     async def call() -> T:
         return fn()
+
     return run_async(call)
 
 

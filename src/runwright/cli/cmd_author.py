@@ -16,7 +16,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path(),
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Scaffold a working example pipeline (repo report) in DIRECTORY."""
@@ -32,11 +32,18 @@ def validate(file: Path, json_: JsonOpt = False) -> None:
     loaded = guard(lambda: api.validate(file))
     p = loaded.pipeline
     if json_:
-        emit_json({"valid": True, "pipeline": p.name, "steps": len(p.steps),
-                   "spec_hash": loaded.spec_hash})
+        emit_json(
+            {
+                "valid": True,
+                "pipeline": p.name,
+                "steps": len(p.steps),
+                "spec_hash": loaded.spec_hash,
+            }
+        )
     else:
-        out.print(f"{escape(file)}: pipeline [bold]{escape(p.name)}[/] is valid "
-                  f"({len(p.steps)} steps)")
+        out.print(
+            f"{escape(file)}: pipeline [bold]{escape(p.name)}[/] is valid ({len(p.steps)} steps)"
+        )
 
 
 @app.command()
@@ -53,4 +60,3 @@ def graph(
 def schema() -> None:
     """Print the JSON Schema of pipeline files (for editors)."""
     emit_json(guard(api.json_schema))
-

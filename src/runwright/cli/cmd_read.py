@@ -26,9 +26,11 @@ def runs(
     json_: JsonOpt = False,
 ) -> None:
     """List runs, newest first."""
+
     async def go() -> list[Any]:
         async with api.Session(G.settings()) as session:
             return await session.runs(limit=limit, status=status)
+
     records = run_async(go)
     if json_:
         emit_json([r.to_json() for r in records])
@@ -38,24 +40,33 @@ def runs(
         return
     table = Table("run", "pipeline", "status", "started", "took", box=None)
     for r in records:
-        table.add_row(r.id, escape(r.pipeline), styled(str(r.status)), ago(r.created_at),
-                      duration(r.started_at, r.finished_at))
+        table.add_row(
+            r.id,
+            escape(r.pipeline),
+            styled(str(r.status)),
+            ago(r.created_at),
+            duration(r.started_at, r.finished_at),
+        )
     out.print(table)
 
 
 @app.command()
 def show(run_id: str, json_: JsonOpt = False) -> None:
     """Show a run: its status, inputs and every step."""
+
     async def go() -> api.RunDetails:
         async with api.Session(G.settings()) as session:
             return await session.details(run_id)
+
     details = run_async(go)
     if json_:
         emit_json(details.to_json())
         return
     r = details.run
-    out.print(f"run [bold]{r.id}[/]  pipeline [bold]{escape(r.pipeline)}[/]  "
-              f"{styled(str(r.status))}  took {duration(r.started_at, r.finished_at)}")
+    out.print(
+        f"run [bold]{r.id}[/]  pipeline [bold]{escape(r.pipeline)}[/]  "
+        f"{styled(str(r.status))}  took {duration(r.started_at, r.finished_at)}"
+    )
     if r.error:
         out.print(f"[red]error:[/] {escape(r.error)}")
     if r.inputs:
@@ -63,9 +74,14 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
     table = Table("step", "state", "attempts", "items", "took", "error", box=None)
     for s in details.steps:
         items = f"{s.items_done}/{s.items}" if s.items else ""
-        table.add_row(escape(s.step_id), styled(s.state), str(s.attempts), items,
-                      duration(s.started_at, s.finished_at) if s.started_at else "",
-                      escape((s.error or "")[:80]))
+        table.add_row(
+            escape(s.step_id),
+            styled(s.state),
+            str(s.attempts),
+            items,
+            duration(s.started_at, s.finished_at) if s.started_at else "",
+            escape((s.error or "")[:80]),
+        )
     out.print(table)
 
 
@@ -81,10 +97,14 @@ def _line(e: Event) -> str:
 @app.command()
 def tail(
     run_id: str,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events until the run ends.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events until the run ends.")
+    ] = False,
     level: Annotated[Level, typer.Option(help="Minimum level.")] = Level.DEBUG,
     step: Annotated[str | None, typer.Option(help="Only this step's events.")] = None,
-    type: Annotated[list[str], typer.Option("--type", "-t", help="Only these event types (repeatable).")] = [],  # noqa: B006
+    type: Annotated[
+        list[str], typer.Option("--type", "-t", help="Only these event types (repeatable).")
+    ] = [],  # noqa: B006
     json_: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Print a run's events (optionally following new ones)."""
@@ -107,6 +127,7 @@ def tail(
                     for event in batch:
                         show_event(event)
                     after = batch[-1].seq or after
+
     run_async(go)
 
 
@@ -123,6 +144,7 @@ def export(
         async with api.Session(G.settings()) as session:
             async for row in session.export(run_id):
                 sys.stdout.write(json.dumps(row, default=str) + "\n")
+
     run_async(go)
 
 
@@ -137,13 +159,21 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("stats")
 def cache_stats(json_: JsonOpt = False) -> None:
     """Entries, bytes and hits in the cache."""
+
     async def go() -> Any:
         async with api.Session(G.settings()) as session:
             return await session.cache_stats()
+
     stats = run_async(go)
     if json_:
-        emit_json({"entries": stats.entries, "bytes": stats.bytes, "hits": stats.hits,
-                   "by_kind": stats.by_kind})
+        emit_json(
+            {
+                "entries": stats.entries,
+                "bytes": stats.bytes,
+                "hits": stats.hits,
+                "by_kind": stats.by_kind,
+            }
+        )
         return
     out.print(f"{stats.entries} entries, {stats.bytes} bytes, {stats.hits} hits")
     for kind, n in sorted(stats.by_kind.items()):
@@ -156,9 +186,11 @@ def cache_clear(
     json_: JsonOpt = False,
 ) -> None:
     """Delete cache entries."""
+
     async def go() -> int:
         async with api.Session(G.settings()) as session:
             return await session.cache_clear(kind=kind)
+
     n = run_async(go)
     if json_:
         emit_json({"deleted": n})

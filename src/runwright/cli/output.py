@@ -38,9 +38,17 @@ def duration(start: float | None, end: float | None) -> str:
 
 
 STATE_STYLE = {
-    "succeeded": "green", "cached": "cyan", "failed": "red", "cancelled": "yellow",
-    "skipped": "dim", "waiting": "magenta", "running": "blue", "leased": "blue",
-    "ready": "white", "pending": "dim", "abandoned": "yellow",
+    "succeeded": "green",
+    "cached": "cyan",
+    "failed": "red",
+    "cancelled": "yellow",
+    "skipped": "dim",
+    "waiting": "magenta",
+    "running": "blue",
+    "leased": "blue",
+    "ready": "white",
+    "pending": "dim",
+    "abandoned": "yellow",
 }
 
 

@@ -35,8 +35,13 @@ class RunProgress:
         self.done = 0
         self.running: dict[tuple[str | None, int | None], float] = {}
         self.failures: list[str] = []
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), console=err)
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        )
         self.task = self.bar.add_task("starting", total=None)
 
     def on_run(self, run: RunRecord) -> None:
@@ -78,8 +83,12 @@ class RunProgress:
             self.after = batch[-1].seq or self.after
 
     def render(self) -> RenderableType:
-        self.bar.update(self.task, description=self.run_id or "starting",
-                        total=self.total or None, completed=self.done)
+        self.bar.update(
+            self.task,
+            description=self.run_id or "starting",
+            total=self.total or None,
+            completed=self.done,
+        )
         now = time.time()
         lines: list[RenderableType] = [self.bar]
         for (step, item), since in list(self.running.items())[:_SHOWN_RUNNING]:

@@ -40,8 +40,9 @@ class _Failure(Exception):
 
 def _classify(exc: BaseException, timeout: float | None) -> _Failure:
     if isinstance(exc, TimeoutError):
-        return _Failure(str(StepTimeout(f"step exceeded its timeout of {timeout:g}s")),
-                        retryable=True)
+        return _Failure(
+            str(StepTimeout(f"step exceeded its timeout of {timeout:g}s")), retryable=True
+        )
     data: dict[str, Any] = {}
     output = getattr(exc, "output", None)
     if isinstance(output, dict):
@@ -68,8 +69,9 @@ def _dump(rc: RunContext, value: Any) -> str:
     return rc.committer.redactor.redact(text)
 
 
-async def execute(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: str,
-                  finish: Finish) -> list[AttemptRecord]:
+async def execute(
+    rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: str, finish: Finish
+) -> list[AttemptRecord]:
     """Run attempt ``a`` to a committed outcome; return the attempts claimed with it."""
     step = rc.plan.steps[a.step_id]
     events: list[Event] = []
@@ -83,16 +85,22 @@ async def execute(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: 
             reason = await _skip_reason(rc, a, store, context)
             if reason is not None:
                 rc.remember(a.step_id, A.SKIPPED, None)
-                return await finish(lambda tx: committer.skip(tx, a, reason, events,
-                                                              worker_id=worker_id))
+                return await finish(
+                    lambda tx: committer.skip(tx, a, reason, events, worker_id=worker_id)
+                )
         params = rc.plan.compiled.render_with(a.step_id, context)
         key = None
         if step.cache:
-            key = cache_key(kind=step.kind.name, version=step.kind.version, params=params,
-                            code_version=step.kind.code_version(params, rc.pipeline_dir))
+            key = cache_key(
+                kind=step.kind.name,
+                version=step.kind.version,
+                params=params,
+                code_version=step.kind.code_version(params, rc.pipeline_dir),
+            )
             if not rc.no_cache:
-                claimed = await _try_cache(rc, a, key, store=store, worker_id=worker_id,
-                                           finish=finish, events=events)
+                claimed = await _try_cache(
+                    rc, a, key, store=store, worker_id=worker_id, finish=finish, events=events
+                )
                 if claimed is not None:
                     return claimed
         if state is A.LEASED:
@@ -104,6 +112,7 @@ async def execute(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: 
                     await tx.add_events(events)
                 events.clear()
                 state = A.RUNNING
+
         def emit(type_: EventType, level: Level, data: dict[str, Any]) -> None:
             events.append(attempt_event(a, type_, data, level))
 
@@ -112,9 +121,16 @@ async def execute(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: 
             on_write=lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw)),
         )
         ctx = StepContext(
-            run_id=a.run_id, step_id=a.step_id, attempt=a.number, item=a.item_or_none,
-            idempotency_key=_idempotency_key(a), workspace=workspace,
-            pipeline_dir=rc.pipeline_dir, env=rc.env, timeout=step.timeout, _emit=emit,
+            run_id=a.run_id,
+            step_id=a.step_id,
+            attempt=a.number,
+            item=a.item_or_none,
+            idempotency_key=_idempotency_key(a),
+            workspace=workspace,
+            pipeline_dir=rc.pipeline_dir,
+            env=rc.env,
+            timeout=step.timeout,
+            _emit=emit,
         )
         if step.timeout is not None:
             async with asyncio.timeout(step.timeout):
@@ -126,8 +142,11 @@ async def execute(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: 
         output_json = _dump(rc, result)
         if a.item == NO_ITEM:
             rc.remember(a.step_id, A.SUCCEEDED, result)
-        return await finish(lambda tx: committer.succeed(
-            tx, a, output_json, events, old=state, worker_id=worker_id, cache_key=key))
+        return await finish(
+            lambda tx: committer.succeed(
+                tx, a, output_json, events, old=state, worker_id=worker_id, cache_key=key
+            )
+        )
     except asyncio.CancelledError:
         await _cancelled(store, a, state, events, worker_id)
         raise
@@ -139,12 +158,20 @@ async def execute(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: 
         return await finish(lambda tx: _fail(rc, tx, a, state, failure, events, worker_id))
 
 
-async def _fail(rc: RunContext, tx: Transaction, a: AttemptRecord, state: AttemptState,
-                failure: _Failure, events: list[Event], worker_id: str) -> None:
+async def _fail(
+    rc: RunContext,
+    tx: Transaction,
+    a: AttemptRecord,
+    state: AttemptState,
+    failure: _Failure,
+    events: list[Event],
+    worker_id: str,
+) -> None:
     if state is A.LEASED:
         await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=worker_id)
-    await rc.committer.fail(tx, a, str(failure), events, retryable=failure.retryable,
-                            worker_id=worker_id)
+    await rc.committer.fail(
+        tx, a, str(failure), events, retryable=failure.retryable, worker_id=worker_id
+    )
 
 
 def _failure_events(a: AttemptRecord, failure: _Failure) -> list[Event]:
@@ -153,29 +180,46 @@ def _failure_events(a: AttemptRecord, failure: _Failure) -> list[Event]:
     return [attempt_event(a, EventType.STEP_LOG, failure.data, Level.WARNING)]
 
 
-async def _cancelled(store: Store, a: AttemptRecord, state: AttemptState, events: list[Event],
-                     worker_id: str) -> None:
+async def _cancelled(
+    store: Store, a: AttemptRecord, state: AttemptState, events: list[Event], worker_id: str
+) -> None:
     try:
         async with store.transaction() as tx:
             await tx.transition(a.id, state, A.CANCELLED, reason="cancelled", worker_id=worker_id)
-            await tx.add_events([*events, attempt_event(a, EventType.STEP_FAILED,
-                                                        {"error": "cancelled"}, Level.WARNING)])
+            await tx.add_events(
+                [
+                    *events,
+                    attempt_event(a, EventType.STEP_FAILED, {"error": "cancelled"}, Level.WARNING),
+                ]
+            )
     except IllegalTransition:
         pass  # already moved on (e.g. the run was resumed elsewhere); nothing to record
 
 
-async def _park(tx: Transaction, a: AttemptRecord, state: AttemptState, wait: WaitForApproval,
-                events: list[Event], worker_id: str) -> None:
+async def _park(
+    tx: Transaction,
+    a: AttemptRecord,
+    state: AttemptState,
+    wait: WaitForApproval,
+    events: list[Event],
+    worker_id: str,
+) -> None:
     if state is A.LEASED:
         await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=worker_id)
     await tx.transition(a.id, A.RUNNING, A.WAITING, worker_id=worker_id)
     data = {"prompt": wait.prompt, **wait.data}
-    await tx.add_events([*events, attempt_event(a, EventType.STEP_WAITING, data),
-                         attempt_event(a, EventType.APPROVAL_REQUESTED, data)])
+    await tx.add_events(
+        [
+            *events,
+            attempt_event(a, EventType.STEP_WAITING, data),
+            attempt_event(a, EventType.APPROVAL_REQUESTED, data),
+        ]
+    )
 
 
-async def _skip_reason(rc: RunContext, a: AttemptRecord, store: Store,
-                       context: dict[str, Any]) -> str | None:
+async def _skip_reason(
+    rc: RunContext, a: AttemptRecord, store: Store, context: dict[str, Any]
+) -> str | None:
     step = rc.plan.steps[a.step_id]
     if step.has_if:
         if not rc.plan.compiled.evaluate_if(a.step_id, context):
@@ -187,25 +231,41 @@ async def _skip_reason(rc: RunContext, a: AttemptRecord, store: Store,
     return None
 
 
-async def _try_cache(rc: RunContext, a: AttemptRecord, key: str, *, store: Store,
-                     worker_id: str, finish: Finish,
-                     events: list[Event]) -> list[AttemptRecord] | None:
+async def _try_cache(
+    rc: RunContext,
+    a: AttemptRecord,
+    key: str,
+    *,
+    store: Store,
+    worker_id: str,
+    finish: Finish,
+    events: list[Event],
+) -> list[AttemptRecord] | None:
     async with store.transaction() as tx:
         entry = await tx.cache_get(key)
     if entry is None:
         events.append(attempt_event(a, EventType.CACHE_MISS, {"key": key}))
         return None
-    events.append(attempt_event(a, EventType.CACHE_HIT, {
-        "key": key, "from_run": entry.run_id, "from_step": entry.step_id}))
+    events.append(
+        attempt_event(
+            a,
+            EventType.CACHE_HIT,
+            {"key": key, "from_run": entry.run_id, "from_step": entry.step_id},
+        )
+    )
     if a.item == NO_ITEM:
         rc.remember(a.step_id, A.CACHED, entry.value)
     output_json = _dump(rc, entry.value)
-    return await finish(lambda tx: rc.committer.succeed(
-        tx, a, output_json, events, old=A.LEASED, new=A.CACHED, worker_id=worker_id))
+    return await finish(
+        lambda tx: rc.committer.succeed(
+            tx, a, output_json, events, old=A.LEASED, new=A.CACHED, worker_id=worker_id
+        )
+    )
 
 
-async def _expand(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: str,
-                  finish: Finish) -> list[AttemptRecord]:
+async def _expand(
+    rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: str, finish: Finish
+) -> list[AttemptRecord]:
     context = await rc.template_context(store, a)
     reason = await _skip_reason(rc, a, store, context)
     if reason is not None:
@@ -221,10 +281,12 @@ async def _expand(rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: 
             await rc.committer.succeed(tx, a, "[]", [started], worker_id=worker_id)
             return
         await tx.expand(a.id, len(items))
-        await tx.insert_attempts([
-            NewAttempt(a.run_id, a.step_id, 1, A.READY, item=i, reason="for_each", payload=p)
-            for i, p in enumerate(payloads)
-        ])
+        await tx.insert_attempts(
+            [
+                NewAttempt(a.run_id, a.step_id, 1, A.READY, item=i, reason="for_each", payload=p)
+                for i, p in enumerate(payloads)
+            ]
+        )
         await tx.add_events([started])
 
     return await finish(write)

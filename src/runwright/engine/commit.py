@@ -24,7 +24,9 @@ A = AttemptState
 
 
 def attempt_event(
-    a: AttemptRecord, type: EventType, data: dict[str, Any] | None = None,
+    a: AttemptRecord,
+    type: EventType,
+    data: dict[str, Any] | None = None,
     level: Level = Level.INFO,
 ) -> Event:
     return Event(type, a.run_id, a.step_id, a.number, a.item_or_none, level, data or {})
@@ -38,9 +40,16 @@ class Committer:
         self.redactor = redactor
 
     async def succeed(
-        self, tx: Transaction, a: AttemptRecord, output_json: str, events: Sequence[Event], *,
-        old: AttemptState = A.RUNNING, new: AttemptState = A.SUCCEEDED,
-        worker_id: str | None = None, cache_key: str | None = None,
+        self,
+        tx: Transaction,
+        a: AttemptRecord,
+        output_json: str,
+        events: Sequence[Event],
+        *,
+        old: AttemptState = A.RUNNING,
+        new: AttemptState = A.SUCCEEDED,
+        worker_id: str | None = None,
+        cache_key: str | None = None,
     ) -> None:
         """Record a successful (or cached) attempt and release what it unblocks."""
         if old is A.LEASED and new is A.SUCCEEDED:
@@ -49,15 +58,27 @@ class Committer:
         await tx.transition(a.id, old, new, worker_id=worker_id)
         await tx.put_output(a.run_id, a.step_id, a.item, a.id, output_json)
         if cache_key is not None:
-            await tx.cache_put(cache_key, kind=self.plan.steps[a.step_id].kind.name,
-                               value_json=output_json, run_id=a.run_id, step_id=a.step_id)
+            await tx.cache_put(
+                cache_key,
+                kind=self.plan.steps[a.step_id].kind.name,
+                value_json=output_json,
+                run_id=a.run_id,
+                step_id=a.step_id,
+            )
         done = attempt_event(a, EventType.STEP_SUCCEEDED, {"cached": new is A.CACHED})
         await tx.add_events([*events, done])
         await self._node_finished(tx, a, ok=True)
 
     async def fail(
-        self, tx: Transaction, a: AttemptRecord, error: str, events: Sequence[Event], *,
-        retryable: bool, old: AttemptState = A.RUNNING, worker_id: str | None = None,
+        self,
+        tx: Transaction,
+        a: AttemptRecord,
+        error: str,
+        events: Sequence[Event],
+        *,
+        retryable: bool,
+        old: AttemptState = A.RUNNING,
+        worker_id: str | None = None,
         reason: str | None = None,
     ) -> bool:
         """Record a failed attempt: schedule a retry if allowed, else fail the step.
@@ -70,20 +91,43 @@ class Committer:
         if retryable and a.try_ < step.retry.attempts:
             delay = step.retry.delay(a.try_)
             await tx.supersede([a.id])
-            await tx.insert_attempts([NewAttempt(
-                a.run_id, a.step_id, a.number + 1, A.READY, item=a.item, try_=a.try_ + 1,
-                reason="retry", not_before=time.time() + delay,
-            )])
-            await tx.add_events([*events, attempt_event(
-                a, EventType.STEP_RETRYING,
-                {"error": error, "delay": round(delay, 3), "next_attempt": a.number + 1},
-                Level.WARNING,
-            )])
+            await tx.insert_attempts(
+                [
+                    NewAttempt(
+                        a.run_id,
+                        a.step_id,
+                        a.number + 1,
+                        A.READY,
+                        item=a.item,
+                        try_=a.try_ + 1,
+                        reason="retry",
+                        not_before=time.time() + delay,
+                    )
+                ]
+            )
+            await tx.add_events(
+                [
+                    *events,
+                    attempt_event(
+                        a,
+                        EventType.STEP_RETRYING,
+                        {"error": error, "delay": round(delay, 3), "next_attempt": a.number + 1},
+                        Level.WARNING,
+                    ),
+                ]
+            )
             return True
-        await tx.add_events([*events, attempt_event(
-            a, EventType.STEP_FAILED, {"error": error, "on_failure": step.on_failure},
-            Level.ERROR,
-        )])
+        await tx.add_events(
+            [
+                *events,
+                attempt_event(
+                    a,
+                    EventType.STEP_FAILED,
+                    {"error": error, "on_failure": step.on_failure},
+                    Level.ERROR,
+                ),
+            ]
+        )
         if step.on_failure == "continue":
             await self._node_finished(tx, a, ok=False)
         else:
@@ -94,12 +138,18 @@ class Committer:
         status = await tx.run_status(run_id)
         if status in (RunStatus.RUNNING, RunStatus.WAITING):
             await tx.set_run_status(run_id, RunStatus.FAILED, error=error, finished=True)
-            await tx.add_events([Event(EventType.RUN_FAILED, run_id, level=Level.ERROR,
-                                       data={"error": error})])
+            await tx.add_events(
+                [Event(EventType.RUN_FAILED, run_id, level=Level.ERROR, data={"error": error})]
+            )
 
     async def skip(
-        self, tx: Transaction, a: AttemptRecord, reason: str, events: Sequence[Event],
-        *, worker_id: str | None = None,
+        self,
+        tx: Transaction,
+        a: AttemptRecord,
+        reason: str,
+        events: Sequence[Event],
+        *,
+        worker_id: str | None = None,
     ) -> None:
         await tx.transition(a.id, A.LEASED, A.SKIPPED, reason=reason, worker_id=worker_id)
         await tx.add_events([*events, attempt_event(a, EventType.STEP_SKIPPED, {"reason": reason})])
@@ -119,10 +169,12 @@ class Committer:
             return
         outputs = await tx.item_outputs(a.run_id, a.step_id)
         await tx.transition(parent.id, A.RUNNING, A.SUCCEEDED)
-        await tx.put_output(a.run_id, a.step_id, NO_ITEM, parent.id,
-                            self.redactor.redact(json.dumps(outputs)))
-        await tx.add_events([attempt_event(parent, EventType.STEP_SUCCEEDED,
-                                           {"items": len(outputs)})])
+        await tx.put_output(
+            a.run_id, a.step_id, NO_ITEM, parent.id, self.redactor.redact(json.dumps(outputs))
+        )
+        await tx.add_events(
+            [attempt_event(parent, EventType.STEP_SUCCEEDED, {"items": len(outputs)})]
+        )
         await tx.release(a.run_id, self.plan.steps[a.step_id].dependents)
 
     async def propagate_not_ok(self, tx: Transaction, run_id: str, step_id: str) -> None:
@@ -138,11 +190,19 @@ class Committer:
             with_if = [d for d in dependents if self.plan.steps[d].has_if]
             await tx.release(run_id, with_if)
             without = [d for d in dependents if not self.plan.steps[d].has_if]
-            skipped = await tx.skip_pending(run_id, without, f"needs {current!r}, which did not succeed")
+            skipped = await tx.skip_pending(
+                run_id, without, f"needs {current!r}, which did not succeed"
+            )
             if skipped:
-                await tx.add_events([
-                    Event(EventType.STEP_SKIPPED, run_id, s,
-                          data={"reason": f"needs {current!r}, which did not succeed"})
-                    for s in skipped
-                ])
+                await tx.add_events(
+                    [
+                        Event(
+                            EventType.STEP_SKIPPED,
+                            run_id,
+                            s,
+                            data={"reason": f"needs {current!r}, which did not succeed"},
+                        )
+                        for s in skipped
+                    ]
+                )
                 frontier.extend(skipped)

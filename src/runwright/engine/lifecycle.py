@@ -30,48 +30,84 @@ def new_run_id() -> str:
 
 def initial_attempts(run_id: str, plan: Plan, step_ids: Sequence[str]) -> list[NewAttempt]:
     return [
-        NewAttempt(run_id, s, 1, A.PENDING if plan.steps[s].needs else A.READY,
-                   waiting_on=len(plan.steps[s].needs))
+        NewAttempt(
+            run_id,
+            s,
+            1,
+            A.PENDING if plan.steps[s].needs else A.READY,
+            waiting_on=len(plan.steps[s].needs),
+        )
         for s in step_ids
     ]
 
 
 async def create_run(
-    store: Store, *, plan: Plan, spec_hash: str, spec_source: str, spec_path: str | None,
-    inputs: dict[str, Any], options: dict[str, Any], redacted_inputs: dict[str, Any],
+    store: Store,
+    *,
+    plan: Plan,
+    spec_hash: str,
+    spec_source: str,
+    spec_path: str | None,
+    inputs: dict[str, Any],
+    options: dict[str, Any],
+    redacted_inputs: dict[str, Any],
 ) -> RunRecord:
     """Insert a run, its first attempts and ``run.started`` in one transaction."""
     now = time.time()
     run = RunRecord(
-        id=new_run_id(), pipeline=plan.pipeline.name, spec_hash=spec_hash,
-        spec_source=spec_source, spec_path=spec_path, inputs=inputs, status=RunStatus.RUNNING,
-        created_at=now, updated_at=now, options=options, started_at=now,
+        id=new_run_id(),
+        pipeline=plan.pipeline.name,
+        spec_hash=spec_hash,
+        spec_source=spec_source,
+        spec_path=spec_path,
+        inputs=inputs,
+        status=RunStatus.RUNNING,
+        created_at=now,
+        updated_at=now,
+        options=options,
+        started_at=now,
     )
     async with store.transaction() as tx:
         await tx.insert_run(run)
         await tx.insert_attempts(initial_attempts(run.id, plan, plan.order))
-        await tx.add_events([Event(EventType.RUN_STARTED, run.id, data={
-            "pipeline": plan.pipeline.name, "spec_hash": spec_hash, "inputs": redacted_inputs,
-            "steps": len(plan.steps), "pid": os.getpid()})])
+        await tx.add_events(
+            [
+                Event(
+                    EventType.RUN_STARTED,
+                    run.id,
+                    data={
+                        "pipeline": plan.pipeline.name,
+                        "spec_hash": spec_hash,
+                        "inputs": redacted_inputs,
+                        "steps": len(plan.steps),
+                        "pid": os.getpid(),
+                    },
+                )
+            ]
+        )
     return run
 
 
 async def cancel_in_tx(tx: Transaction, run_id: str, *, reason: str) -> None:
     """Mark a run cancelled; approvals it waits on are cancelled with it."""
     status = await tx.run_status(run_id)
-    await tx.set_run_status(run_id, check_run(status, RunStatus.CANCELLED), finished=True,
-                            error=reason)
+    await tx.set_run_status(
+        run_id, check_run(status, RunStatus.CANCELLED), finished=True, error=reason
+    )
     for a in await tx.current_attempts(run_id):
         if a.state is A.WAITING:
             await tx.transition(a.id, A.WAITING, A.CANCELLED, reason=reason)
-    await tx.add_events([Event(EventType.RUN_CANCELLED, run_id, level=Level.WARNING,
-                               data={"reason": reason})])
+    await tx.add_events(
+        [Event(EventType.RUN_CANCELLED, run_id, level=Level.WARNING, data={"reason": reason})]
+    )
 
 
 async def reopen(tx: Transaction, attempts: Sequence[AttemptRecord], *, reason: str) -> None:
     """Give each (already finished or abandoned) attempt a fresh successor, ready to run."""
     await tx.supersede([a.id for a in attempts])
-    await tx.insert_attempts([
-        NewAttempt(a.run_id, a.step_id, a.number + 1, A.READY, item=a.item, reason=reason)
-        for a in attempts
-    ])
+    await tx.insert_attempts(
+        [
+            NewAttempt(a.run_id, a.step_id, a.number + 1, A.READY, item=a.item, reason=reason)
+            for a in attempts
+        ]
+    )

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from runwright.registry import Registry
 from runwright.spec.expressions import CompiledPipeline
+
+from runwright.registry import Registry
 from runwright.spec.models import Pipeline, RetryPolicy
 from runwright.steps.base import StepKind
 
@@ -66,8 +67,9 @@ def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
     return tuple(order)
 
 
-def build_plan(pipeline: Pipeline, registry: Registry,
-               compiled: CompiledPipeline | None = None) -> Plan:
+def build_plan(
+    pipeline: Pipeline, registry: Registry, compiled: CompiledPipeline | None = None
+) -> Plan:
     """Resolve kinds, apply defaults and index the DAG."""
     compiled = compiled or CompiledPipeline(pipeline)
     defaults = pipeline.defaults

@@ -23,8 +23,9 @@ A = AttemptState
 _IN_FLIGHT = (A.LEASED, A.RUNNING)
 
 
-def worker_alive(worker: WorkerRecord | None, *, lease_expires: float | None, now: float,
-                 lease_seconds: float) -> bool:
+def worker_alive(
+    worker: WorkerRecord | None, *, lease_expires: float | None, now: float, lease_seconds: float
+) -> bool:
     """Whether the worker holding an attempt may still commit it."""
     if worker is None or worker.state == "stopped":
         return False
@@ -48,24 +49,37 @@ async def check_not_busy(store: Store, run: RunRecord, *, lease_seconds: float) 
     workers = await store.workers(holders)
     now = time.time()
     for a in attempts:
-        if a.state in _IN_FLIGHT and a.worker_id and worker_alive(
-                workers.get(a.worker_id), lease_expires=a.lease_expires, now=now,
-                lease_seconds=lease_seconds):
+        if (
+            a.state in _IN_FLIGHT
+            and a.worker_id
+            and worker_alive(
+                workers.get(a.worker_id),
+                lease_expires=a.lease_expires,
+                now=now,
+                lease_seconds=lease_seconds,
+            )
+        ):
             raise RunBusyError(
                 f"run {run.id} is being executed by worker {a.worker_id} (step {a.step_id!r}); "
                 f"cancel it with `runwright cancel {run.id}` or wait for it to finish"
             )
 
 
-async def reconcile(tx: Transaction, run: RunRecord, plan: Plan,
-                    spec: tuple[str, str] | None = None) -> dict[str, list[str]]:
+async def reconcile(
+    tx: Transaction, run: RunRecord, plan: Plan, spec: tuple[str, str] | None = None
+) -> dict[str, list[str]]:
     """Reopen what did not commit; return what will run again, by reason."""
     current = await tx.current_attempts(run.id)
     status = await tx.run_status(run.id)
     if status is RunStatus.SUCCEEDED and spec is None:
         raise StateError(f"run {run.id} already succeeded; there is nothing to resume")
-    report: dict[str, list[str]] = {"abandoned": [], "failed": [], "cancelled": [],
-                                     "added": [], "unblocked": []}
+    report: dict[str, list[str]] = {
+        "abandoned": [],
+        "failed": [],
+        "cancelled": [],
+        "added": [],
+        "unblocked": [],
+    }
     reopened: list[AttemptRecord] = []
     for a in current:
         if a.step_id not in plan.steps:
@@ -91,9 +105,14 @@ async def reconcile(tx: Transaction, run: RunRecord, plan: Plan,
     return report
 
 
-async def _reopen_skipped(tx: Transaction, run_id: str, plan: Plan,
-                          current: list[AttemptRecord], states: dict[str, AttemptState],
-                          report: dict[str, list[str]]) -> None:
+async def _reopen_skipped(
+    tx: Transaction,
+    run_id: str,
+    plan: Plan,
+    current: list[AttemptRecord],
+    states: dict[str, AttemptState],
+    report: dict[str, list[str]],
+) -> None:
     # Steps skipped because a need failed get another chance once that need re-runs.
     by_step = {a.step_id: a for a in current if a.item == NO_ITEM}
     for step_id in plan.order:
@@ -105,19 +124,36 @@ async def _reopen_skipped(tx: Transaction, run_id: str, plan: Plan,
         if waiting == 0:
             continue  # nothing upstream runs again, so the reason to skip still holds
         await tx.supersede([a.id])
-        await tx.insert_attempts([NewAttempt(
-            run_id, step_id, a.number + 1, A.PENDING if waiting else A.READY,
-            reason="resumed", waiting_on=waiting)])
+        await tx.insert_attempts(
+            [
+                NewAttempt(
+                    run_id,
+                    step_id,
+                    a.number + 1,
+                    A.PENDING if waiting else A.READY,
+                    reason="resumed",
+                    waiting_on=waiting,
+                )
+            ]
+        )
         states[step_id] = A.PENDING
         report["unblocked"].append(step_id)
 
 
-def _added(run_id: str, plan: Plan, step_ids: list[str],
-           states: Mapping[str, AttemptState]) -> list[NewAttempt]:
+def _added(
+    run_id: str, plan: Plan, step_ids: list[str], states: Mapping[str, AttemptState]
+) -> list[NewAttempt]:
     result = []
     for step_id in step_ids:
-        waiting = sum(1 for n in plan.steps[step_id].needs
-                      if not states.get(n, A.PENDING).finished)
-        result.append(NewAttempt(run_id, step_id, 1, A.PENDING if waiting else A.READY,
-                                 reason="added", waiting_on=waiting))
+        waiting = sum(1 for n in plan.steps[step_id].needs if not states.get(n, A.PENDING).finished)
+        result.append(
+            NewAttempt(
+                run_id,
+                step_id,
+                1,
+                A.PENDING if waiting else A.READY,
+                reason="added",
+                waiting_on=waiting,
+            )
+        )
     return result

@@ -38,9 +38,14 @@ DEFAULT_POLL_INTERVAL = 0.25
 class Worker:
     """Claims and executes attempts under leases it renews by heartbeat."""
 
-    def __init__(self, store: Store, *, concurrency: int = DEFAULT_CONCURRENCY,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 poll_interval: float = DEFAULT_POLL_INTERVAL) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
         self.store = store
         self.concurrency = max(1, concurrency)
         self.lease_seconds = lease_seconds
@@ -54,8 +59,11 @@ class Worker:
 
     async def start(self) -> None:
         now = time.time()
-        await self.store.register_worker(WorkerRecord(
-            self.id, socket.gethostname(), os.getpid(), "active", self.concurrency, [], now, now))
+        await self.store.register_worker(
+            WorkerRecord(
+                self.id, socket.gethostname(), os.getpid(), "active", self.concurrency, [], now, now
+            )
+        )
         self._heartbeat = asyncio.create_task(self._beat())
 
     async def stop(self) -> None:
@@ -85,11 +93,19 @@ class Worker:
         if self._stopping or limit <= 0:
             return []
         now = time.time()
-        claimed = await tx.claim(worker_id=self.id, limit=limit, now=now,
-                                 lease_until=now + self.lease_seconds, run_id=rc.run_id,
-                                 start=rc.plan.direct_start)
-        started = [attempt_event(a, EventType.STEP_STARTED, started_data(rc, a))
-                   for a in claimed if a.state is A.RUNNING]
+        claimed = await tx.claim(
+            worker_id=self.id,
+            limit=limit,
+            now=now,
+            lease_until=now + self.lease_seconds,
+            run_id=rc.run_id,
+            start=rc.plan.direct_start,
+        )
+        started = [
+            attempt_event(a, EventType.STEP_STARTED, started_data(rc, a))
+            for a in claimed
+            if a.state is A.RUNNING
+        ]
         if started:
             await tx.add_events(started)
         self._active += len(claimed)
@@ -101,6 +117,7 @@ class Worker:
                 await write(tx)
                 # This attempt's slot frees as it commits, so it may claim one more.
                 return await self._claim_in(tx, rc, self.concurrency - self._active + 1)
+
         return finish
 
     # -- executing ------------------------------------------------------------------------
@@ -124,8 +141,11 @@ class Worker:
             try:
                 claimed = await execute(rc, a, store=self.store, worker_id=self.id, finish=finish)
             except IllegalTransition as exc:
-                log.warning("result refused: %s", exc, extra={"event": "attempt.fenced",
-                                                              "run_id": rc.run_id})
+                log.warning(
+                    "result refused: %s",
+                    exc,
+                    extra={"event": "attempt.fenced", "run_id": rc.run_id},
+                )
                 claimed = []
             except asyncio.CancelledError:
                 self._active -= 1
@@ -214,15 +234,20 @@ class Worker:
             ready = [a.not_before for a in current if a.state is A.READY]
             if ready:
                 return max(0.0, min(min(ready) - now, self.poll_interval))
-            in_flight = [a for a in current if a.state in (A.LEASED, A.RUNNING)
-                         and not (a.item == NO_ITEM and a.worker_id is None)]
+            in_flight = [
+                a
+                for a in current
+                if a.state in (A.LEASED, A.RUNNING)
+                and not (a.item == NO_ITEM and a.worker_id is None)
+            ]
             if in_flight:
                 return self.poll_interval  # another worker holds them
             if states[A.WAITING]:
                 waiting = sorted({a.step_id for a in current if a.state is A.WAITING})
                 await tx.set_run_status(rc.run_id, RunStatus.WAITING)
-                await tx.add_events([Event(EventType.RUN_WAITING, rc.run_id,
-                                           data={"steps": waiting})])
+                await tx.add_events(
+                    [Event(EventType.RUN_WAITING, rc.run_id, data={"steps": waiting})]
+                )
                 return RunStatus.WAITING
             if states[A.PENDING] or states[A.RUNNING]:
                 stuck = sorted({a.step_id for a in current if not a.state.finished})
@@ -230,7 +255,14 @@ class Worker:
                 return RunStatus.FAILED
             started = (await self.store.get_run(rc.run_id)).started_at or now
             await tx.set_run_status(rc.run_id, RunStatus.SUCCEEDED, finished=True)
-            await tx.add_events([Event(EventType.RUN_SUCCEEDED, rc.run_id, level=Level.INFO,
-                                       data={"duration": round(now - started, 3),
-                                             "steps": len(rc.plan.steps)})])
+            await tx.add_events(
+                [
+                    Event(
+                        EventType.RUN_SUCCEEDED,
+                        rc.run_id,
+                        level=Level.INFO,
+                        data={"duration": round(now - started, 3), "steps": len(rc.plan.steps)},
+                    )
+                ]
+            )
             return RunStatus.SUCCEEDED

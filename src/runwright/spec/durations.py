@@ -40,6 +40,7 @@ def parse_duration(value: Any) -> Any:
         pos = match.end()
     if pos != len(text) or not text:
         raise ValueError(
-            f"invalid duration {value!r}; use a number of seconds or units like '30s', '5m', '1h30m'"
+            f"invalid duration {value!r}; "
+            "use a number of seconds or units like '30s', '5m', '1h30m'"
         )
     return total

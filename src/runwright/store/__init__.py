@@ -19,9 +19,9 @@ def open_store(url: str, *, synchronous: str = "normal") -> Store:
     from runwright.store.sqlite import SqliteStore
 
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
     elif url.startswith("sqlite://"):
-        path = url[len("sqlite://"):]
+        path = url[len("sqlite://") :]
     elif "://" in url:
         scheme = url.split("://", 1)[0]
         raise ConfigError(

@@ -30,8 +30,13 @@ class Transaction(Protocol):
     async def insert_run(self, run: RunRecord) -> None: ...
 
     async def set_run_status(
-        self, run_id: str, status: RunStatus, *, error: str | None = None,
-        finished: bool = False, spec: tuple[str, str] | None = None,
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        finished: bool = False,
+        spec: tuple[str, str] | None = None,
     ) -> None:
         """Write a run's status; ``spec`` = (hash, source) re-pins the run on resume."""
         ...
@@ -41,8 +46,14 @@ class Transaction(Protocol):
     async def insert_attempts(self, attempts: Sequence[NewAttempt]) -> None: ...
 
     async def transition(
-        self, attempt_id: int, old: AttemptState, new: AttemptState, *,
-        reason: str | None = None, error: str | None = None, worker_id: str | None = None,
+        self,
+        attempt_id: int,
+        old: AttemptState,
+        new: AttemptState,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        worker_id: str | None = None,
     ) -> None:
         """Move an attempt from ``old`` to ``new``.
 
@@ -63,8 +74,14 @@ class Transaction(Protocol):
         ...
 
     async def claim(
-        self, *, worker_id: str, limit: int, now: float, lease_until: float,
-        run_id: str | None = None, start: Collection[str] = (),
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        now: float,
+        lease_until: float,
+        run_id: str | None = None,
+        start: Collection[str] = (),
     ) -> list[AttemptRecord]:
         """Lease up to ``limit`` ready attempts (of running runs, due by ``now``).
 
@@ -127,15 +144,25 @@ class Store(Protocol):
         """A run by id or unique id prefix; :class:`NotFoundError` otherwise."""
         ...
 
-    async def list_runs(self, *, limit: int = 50, status: RunStatus | None = None) -> list[RunRecord]:
+    async def list_runs(
+        self, *, limit: int = 50, status: RunStatus | None = None
+    ) -> list[RunRecord]:
         """Newest first."""
         ...
 
-    async def attempts(self, run_id: str, *, include_superseded: bool = True) -> list[AttemptRecord]: ...
+    async def attempts(
+        self, run_id: str, *, include_superseded: bool = True
+    ) -> list[AttemptRecord]: ...
 
     async def events(
-        self, run_id: str, *, after: int = 0, limit: int = 1000,
-        types: Collection[str] = (), step_id: str | None = None, min_level: int = 0,
+        self,
+        run_id: str,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Collection[str] = (),
+        step_id: str | None = None,
+        min_level: int = 0,
     ) -> list[Event]: ...
 
     def iter_events(self, run_id: str) -> AsyncIterator[Event]: ...

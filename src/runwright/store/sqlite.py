@@ -28,8 +28,19 @@ _RUN_COLUMNS = (
 
 def _run_from_row(r: Any) -> RunRecord:
     return RunRecord(
-        r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), RunStatus(r[6]), r[7], r[8],
-        json.loads(r[9]), r[10], r[11], r[12],
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        json.loads(r[5]),
+        RunStatus(r[6]),
+        r[7],
+        r[8],
+        json.loads(r[9]),
+        r[10],
+        r[11],
+        r[12],
     )
 
 
@@ -59,7 +70,10 @@ class SqliteStore:
     """Implements :class:`runwright.store.base.Store` on one SQLite file (or ``:memory:``)."""
 
     def __init__(
-        self, path: str | Path, *, synchronous: Synchronous = "normal",
+        self,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "normal",
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     ) -> None:
         self.path = str(path)
@@ -71,7 +85,9 @@ class SqliteStore:
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes
             # the lock up front instead of failing on upgrade mid-transaction.
             self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False,
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
                 timeout=busy_timeout_ms / 1000,
             )
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -165,8 +181,14 @@ class SqliteStore:
         return [attempt_from_row(r) for r in rows]
 
     async def events(
-        self, run_id: str, *, after: int = 0, limit: int = 1000,
-        types: Collection[str] = (), step_id: str | None = None, min_level: int = 0,
+        self,
+        run_id: str,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Collection[str] = (),
+        step_id: str | None = None,
+        min_level: int = 0,
     ) -> list[Event]:
         sql = (
             "SELECT seq, ts, level, type, step_id, item, attempt, data FROM events"
@@ -181,8 +203,9 @@ class SqliteStore:
             args.append(step_id)
         rows = self._q(sql + " ORDER BY seq LIMIT ?", (*args, limit))
         events = [
-            Event(EventType(r[3]), run_id, r[4], r[6], r[5], Level(r[2]), json.loads(r[7]),
-                  r[1], r[0])
+            Event(
+                EventType(r[3]), run_id, r[4], r[6], r[5], Level(r[2]), json.loads(r[7]), r[1], r[0]
+            )
             for r in rows
         ]
         return [e for e in events if e.level.rank >= min_level] if min_level else events
@@ -207,11 +230,14 @@ class SqliteStore:
         return self._tx.load_value(rows[0][0], rows[0][1])
 
     async def cache_stats(self) -> CacheStats:
-        rows = self._q("SELECT kind, COUNT(*), COALESCE(SUM(size),0), SUM(hits) FROM cache"
-                       " GROUP BY kind")
+        rows = self._q(
+            "SELECT kind, COUNT(*), COALESCE(SUM(size),0), SUM(hits) FROM cache GROUP BY kind"
+        )
         return CacheStats(
-            entries=sum(r[1] for r in rows), bytes=sum(r[2] for r in rows),
-            hits=sum(r[3] or 0 for r in rows), by_kind={r[0]: r[1] for r in rows},
+            entries=sum(r[1] for r in rows),
+            bytes=sum(r[2] for r in rows),
+            hits=sum(r[3] or 0 for r in rows),
+            by_kind={r[0]: r[1] for r in rows},
         )
 
     async def cache_clear(self, *, kind: str | None = None) -> int:
@@ -223,8 +249,16 @@ class SqliteStore:
         async with self.transaction():
             self._conn.execute(
                 "INSERT OR REPLACE INTO workers VALUES (?,?,?,?,?,?,?,?)",
-                (worker.id, worker.host, worker.pid, worker.state, worker.concurrency,
-                 json.dumps(worker.labels), worker.started_at, worker.heartbeat_at),
+                (
+                    worker.id,
+                    worker.host,
+                    worker.pid,
+                    worker.state,
+                    worker.concurrency,
+                    json.dumps(worker.labels),
+                    worker.started_at,
+                    worker.heartbeat_at,
+                ),
             )
 
     async def heartbeat(self, worker_id: str, *, now: float, lease_until: float) -> None:
@@ -241,7 +275,10 @@ class SqliteStore:
             self._conn.execute("UPDATE workers SET state=? WHERE id=?", (state, worker_id))
 
     async def workers(self, ids: Collection[str] | None = None) -> Mapping[str, WorkerRecord]:
-        sql = "SELECT id, host, pid, state, concurrency, labels, started_at, heartbeat_at FROM workers"
+        sql = (
+            "SELECT id, host, pid, state, concurrency, labels, started_at, heartbeat_at"
+            " FROM workers"
+        )
         args: tuple[Any, ...] = ()
         if ids is not None:
             if not ids:

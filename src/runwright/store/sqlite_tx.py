@@ -30,8 +30,23 @@ _FINAL = tuple(str(s) for s in AttemptState if s.finished)
 
 def attempt_from_row(row: Sequence[Any]) -> AttemptRecord:
     return AttemptRecord(
-        row[0], row[1], row[2], row[3], row[4], row[5], AttemptState(row[6]), row[7],
-        bool(row[8]), row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        AttemptState(row[6]),
+        row[7],
+        bool(row[8]),
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+        row[13],
+        row[14],
+        row[15],
+        row[16],
     )
 
 
@@ -51,14 +66,29 @@ class SqliteTransaction:
         self._c.execute(
             "INSERT INTO runs (id, pipeline, spec_hash, spec_source, spec_path, inputs, options,"
             " status, created_at, started_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run.id, run.pipeline, run.spec_hash, run.spec_source, run.spec_path,
-             json.dumps(run.inputs), json.dumps(run.options), str(run.status), run.created_at,
-             run.started_at, run.updated_at),
+            (
+                run.id,
+                run.pipeline,
+                run.spec_hash,
+                run.spec_source,
+                run.spec_path,
+                json.dumps(run.inputs),
+                json.dumps(run.options),
+                str(run.status),
+                run.created_at,
+                run.started_at,
+                run.updated_at,
+            ),
         )
 
     async def set_run_status(
-        self, run_id: str, status: RunStatus, *, error: str | None = None,
-        finished: bool = False, spec: tuple[str, str] | None = None,
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        finished: bool = False,
+        spec: tuple[str, str] | None = None,
     ) -> None:
         now = time.time()
         self._c.execute(
@@ -83,13 +113,33 @@ class SqliteTransaction:
         self._c.executemany(
             "INSERT INTO attempts (run_id, step_id, item, number, try, state, reason, waiting_on,"
             " not_before, created_at, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [(a.run_id, a.step_id, a.item, a.number, a.try_, str(a.state), a.reason,
-              a.waiting_on, a.not_before, now, a.payload) for a in attempts],
+            [
+                (
+                    a.run_id,
+                    a.step_id,
+                    a.item,
+                    a.number,
+                    a.try_,
+                    str(a.state),
+                    a.reason,
+                    a.waiting_on,
+                    a.not_before,
+                    now,
+                    a.payload,
+                )
+                for a in attempts
+            ],
         )
 
     async def transition(
-        self, attempt_id: int, old: AttemptState, new: AttemptState, *,
-        reason: str | None = None, error: str | None = None, worker_id: str | None = None,
+        self,
+        attempt_id: int,
+        old: AttemptState,
+        new: AttemptState,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        worker_id: str | None = None,
     ) -> None:
         check_attempt(old, new)
         now = time.time()
@@ -99,8 +149,17 @@ class SqliteTransaction:
             " finished_at=CASE WHEN ? THEN ? ELSE finished_at END"
             " WHERE id=? AND state=?"
         )
-        args: tuple[Any, ...] = (str(new), reason, error, str(new), now, new.finished, now,
-                                 attempt_id, str(old))
+        args: tuple[Any, ...] = (
+            str(new),
+            reason,
+            error,
+            str(new),
+            now,
+            new.finished,
+            now,
+            attempt_id,
+            str(old),
+        )
         if worker_id is not None:
             sql += " AND worker_id=?"
             args += (worker_id,)
@@ -141,8 +200,14 @@ class SqliteTransaction:
         return [r[0] for r in rows]
 
     async def claim(
-        self, *, worker_id: str, limit: int, now: float, lease_until: float,
-        run_id: str | None = None, start: Collection[str] = (),
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        now: float,
+        lease_until: float,
+        run_id: str | None = None,
+        start: Collection[str] = (),
     ) -> list[AttemptRecord]:
         if limit <= 0:
             return []
@@ -259,9 +324,7 @@ class SqliteTransaction:
             values[item] = self.load_value(value, blob)
         return values
 
-    async def node_states(
-        self, run_id: str, step_ids: Collection[str]
-    ) -> dict[str, AttemptState]:
+    async def node_states(self, run_id: str, step_ids: Collection[str]) -> dict[str, AttemptState]:
         ids = tuple(step_ids)
         if not ids:
             return {}
@@ -276,8 +339,19 @@ class SqliteTransaction:
         self._c.executemany(
             "INSERT INTO events (run_id, ts, level, type, step_id, item, attempt, data)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            [(e.run_id, e.ts, str(e.level), str(e.type), e.step_id, e.item, e.attempt,
-              json.dumps(e.data, default=str)) for e in events],
+            [
+                (
+                    e.run_id,
+                    e.ts,
+                    str(e.level),
+                    str(e.type),
+                    e.step_id,
+                    e.item,
+                    e.attempt,
+                    json.dumps(e.data, default=str),
+                )
+                for e in events
+            ],
         )
 
     async def cache_get(self, key: str) -> CacheEntry | None:

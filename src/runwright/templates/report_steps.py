@@ -55,5 +55,9 @@ def write_report(facts: dict, contributors: str, files: list[dict], ctx) -> dict
         "",
     ]
     written = ctx.workspace.write("REPORT.md", "\n".join(out))
-    return {"report": written.path, "result": written.result, "files": len(files),
-            "lines": sum(f["lines"] for f in files)}
+    return {
+        "report": written.path,
+        "result": written.result,
+        "files": len(files),
+        "lines": sum(f["lines"] for f in files),
+    }

@@ -1,0 +1,40 @@
+"""The ``approval`` step kind: park the attempt until a person approves or rejects it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from runwright.errors import FatalStepError
+from runwright.steps.base import StepContext, WaitForApproval
+
+
+class ApprovalStep:
+    """``uses: approval`` — ``with: {prompt, approvers}``.
+
+    Holds no worker slot while waiting: the engine parks the attempt and
+    ``runwright approve`` / ``reject`` finishes it.
+    """
+
+    name: ClassVar[str] = "approval"
+    version: ClassVar[str] = "1"
+    pure: ClassVar[bool] = False
+    accepts: ClassVar[frozenset[str] | None] = frozenset({"prompt", "approvers"})
+    requires: ClassVar[frozenset[str]] = frozenset()
+
+    def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
+        """Nothing beyond ``params`` affects an approval."""
+        return None
+
+    async def run(self, ctx: StepContext, params: Mapping[str, Any]) -> WaitForApproval:
+        """Ask for approval; the decision arrives later, outside this call."""
+        prompt = params.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise FatalStepError(f"step '{ctx.step_id}': with.prompt must be a string")
+        approvers = params.get("approvers") or []
+        if not isinstance(approvers, list) or not all(isinstance(a, str) for a in approvers):
+            raise FatalStepError(
+                f"step '{ctx.step_id}': with.approvers must be a list of names, got {approvers!r}"
+            )
+        return WaitForApproval(prompt=prompt, data={"approvers": list(approvers)})
