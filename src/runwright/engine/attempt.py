@@ -138,7 +138,8 @@ async def execute(
         else:
             result = await step.kind.run(ctx, params)
         if isinstance(result, WaitForApproval):
-            return await finish(lambda tx: _park(tx, a, state, result, events, worker_id))
+            parked = rc.committer.clean(events)
+            return await finish(lambda tx: _park(tx, a, state, result, parked, worker_id))
         output_json = _dump(rc, result)
         if a.item == NO_ITEM:
             rc.remember(a.step_id, A.SUCCEEDED, result)
@@ -148,7 +149,7 @@ async def execute(
             )
         )
     except asyncio.CancelledError:
-        await _cancelled(store, a, state, events, worker_id)
+        await _cancelled(store, a, state, rc.committer.clean(events), worker_id)
         raise
     except IllegalTransition:
         raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from runwright.engine.plan import Plan
@@ -39,6 +40,15 @@ class Committer:
         self.plan = plan
         self.redactor = redactor
 
+    def clean(self, events: Sequence[Event]) -> list[Event]:
+        """Events with secret values masked: every event a step produced passes here."""
+        if not self.redactor:
+            return list(events)
+        return [
+            replace(e, data=json.loads(self.redactor.redact(json.dumps(e.data, default=str))))
+            for e in events
+        ]
+
     async def succeed(
         self,
         tx: Transaction,
@@ -66,7 +76,7 @@ class Committer:
                 step_id=a.step_id,
             )
         done = attempt_event(a, EventType.STEP_SUCCEEDED, {"cached": new is A.CACHED})
-        await tx.add_events([*events, done])
+        await tx.add_events([*self.clean(events), done])
         await self._node_finished(tx, a, ok=True)
 
     async def fail(
@@ -86,6 +96,7 @@ class Committer:
         Returns True when a retry was scheduled.
         """
         error = self.redactor.redact(error)
+        events = self.clean(events)
         step = self.plan.steps[a.step_id]
         await tx.transition(a.id, old, A.FAILED, error=error, worker_id=worker_id, reason=reason)
         if retryable and a.try_ < step.retry.attempts:
@@ -152,7 +163,9 @@ class Committer:
         worker_id: str | None = None,
     ) -> None:
         await tx.transition(a.id, A.LEASED, A.SKIPPED, reason=reason, worker_id=worker_id)
-        await tx.add_events([*events, attempt_event(a, EventType.STEP_SKIPPED, {"reason": reason})])
+        await tx.add_events(
+            [*self.clean(events), attempt_event(a, EventType.STEP_SKIPPED, {"reason": reason})]
+        )
         await self._node_finished(tx, a, ok=False)
 
     async def _node_finished(self, tx: Transaction, a: AttemptRecord, *, ok: bool) -> None:

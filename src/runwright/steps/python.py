@@ -109,15 +109,38 @@ def resolve(spec: Any, pipeline_dir: Path, *, step_id: str | None = None) -> _Ta
 
 def _add_to_path(pipeline_dir: Path) -> None:
     entry = str(pipeline_dir)
-    if entry not in _added_paths:
-        sys.path.insert(0, entry)
-        _added_paths.add(entry)
-        # A directory created after the import system cached its parent listing
-        # would otherwise be invisible.
-        importlib.invalidate_caches()
+    if entry in _added_paths and sys.path and sys.path[0] == entry:
+        return
+    # Front of the path: this pipeline's modules win over another pipeline's of the same name.
+    if entry in sys.path:
+        sys.path.remove(entry)
+    sys.path.insert(0, entry)
+    _added_paths.add(entry)
+    # A directory created after the import system cached its parent listing
+    # would otherwise be invisible.
+    importlib.invalidate_caches()
+
+
+def _forget_foreign(module_name: str, pipeline_dir: Path) -> None:
+    """Drop a same-named module imported earlier from another pipeline's directory.
+
+    One long-lived process may serve pipelines from many directories, each with its
+    own ``steps.py``; without this the first one imported would answer for all.
+    Functions already resolved keep working: the cache holds them, not the module.
+    """
+    top = module_name.partition(".")[0]
+    if not ((pipeline_dir / f"{top}.py").is_file() or (pipeline_dir / top).is_dir()):
+        return
+    cached = sys.modules.get(top)
+    origin = getattr(cached, "__file__", None) if cached is not None else None
+    if cached is None or (origin and Path(origin).resolve().is_relative_to(pipeline_dir.resolve())):
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
 
 
 def _import(module_name: str, pipeline_dir: Path, who: str) -> Any:
+    _forget_foreign(module_name, pipeline_dir)
     try:
         return importlib.import_module(module_name)
     except ImportError as exc:

@@ -370,8 +370,10 @@ class SqliteTransaction:
     ) -> None:
         value, blob = self._maybe_blob(value_json)
         self._c.execute(
-            "INSERT OR REPLACE INTO cache (key, kind, value, blob, size, run_id, step_id,"
-            " created_at) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO cache (key, kind, value, blob, size, run_id, step_id, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (key) DO UPDATE SET value=excluded.value,"
+            " blob=excluded.blob, size=excluded.size, run_id=excluded.run_id,"
+            " step_id=excluded.step_id, created_at=excluded.created_at",
             (key, kind, value, blob, len(value_json), run_id, step_id, time.time()),
         )
 
