@@ -46,6 +46,13 @@ class Workspace:
         self.root: Path = Path(root).resolve()
         self._on_write = on_write
 
+    def bind(self, on_write: Callable[[FileWrite], None] | None) -> Workspace:
+        """The same root with another write observer, without resolving the root again."""
+        bound = object.__new__(Workspace)
+        bound.root = self.root
+        bound._on_write = on_write
+        return bound
+
     def resolve(self, path: str | Path) -> Path:
         """Return the absolute, symlink-free path for ``path``, refusing anything outside root.
 

@@ -69,7 +69,9 @@ async def test_chain_passes_outputs_and_commits_one_attempt_each(
     settings: Settings, write: Write, tmp_path: Path
 ) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: chain
         inputs:
           x: {type: integer, default: 2}
@@ -85,7 +87,8 @@ async def test_chain_passes_outputs_and_commits_one_attempt_each(
             uses: shell
             needs: [b]
             with: {run: "echo {{ steps.b.output }}"}
-    """)
+    """,
+    )
     result, details, events = await run(settings, spec)
     assert result.status is RunStatus.SUCCEEDED
     assert [s.state for s in details.steps] == ["succeeded"] * 3
@@ -104,7 +107,9 @@ async def test_for_each_fans_out_and_collects_in_order(
     settings: Settings, write: Write, tmp_path: Path
 ) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: fan
         steps:
           - id: list
@@ -119,7 +124,8 @@ async def test_for_each_fans_out_and_collects_in_order(
             uses: python
             needs: [each]
             with: {function: "steps:record", args: {name: join, value: "{{ steps.each.output }}"}}
-    """)
+    """,
+    )
     result, details, _ = await run(settings, spec, concurrency=3)
     assert result.status is RunStatus.SUCCEEDED
     async with Session(settings) as s:
@@ -131,7 +137,9 @@ async def test_for_each_fans_out_and_collects_in_order(
 
 async def test_empty_for_each_succeeds_with_empty_list(settings: Settings, write: Write) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: empty
         steps:
           - id: each
@@ -142,7 +150,8 @@ async def test_empty_for_each_succeeds_with_empty_list(settings: Settings, write
             uses: python
             needs: [each]
             with: {function: "steps:record", args: {name: after, value: "{{ steps.each.output }}"}}
-    """)
+    """,
+    )
     result, _, _ = await run(settings, spec)
     assert result.status is RunStatus.SUCCEEDED
     async with Session(settings) as s:
@@ -151,14 +160,17 @@ async def test_empty_for_each_succeeds_with_empty_list(settings: Settings, write
 
 async def test_retry_with_backoff_then_success(settings: Settings, write: Write) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: retry
         steps:
           - id: f
             uses: python
             retry: {attempts: 3, backoff: fixed, initial_delay: 0.05, jitter: false}
             with: {function: "steps:flaky", args: {name: f, fail_times: 2}}
-    """)
+    """,
+    )
     result, details, events = await run(settings, spec)
     assert result.status is RunStatus.SUCCEEDED
     assert [a.number for a in details.attempts] == [1, 2, 3]
@@ -171,7 +183,9 @@ async def test_retries_exhausted_fail_the_run_and_resume_retries(
     settings: Settings, write: Write, tmp_path: Path
 ) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: stop
         steps:
           - id: a
@@ -186,7 +200,8 @@ async def test_retries_exhausted_fail_the_run_and_resume_retries(
             uses: python
             needs: [gate]
             with: {function: "steps:record", args: {name: after}}
-    """)
+    """,
+    )
     result, details, _ = await run(settings, spec)
     assert result.status is RunStatus.FAILED
     assert "open.flag is missing" in (result.error or "")
@@ -206,7 +221,9 @@ async def test_on_failure_continue_skips_dependents_but_if_steps_decide(
     settings: Settings, write: Write, tmp_path: Path
 ) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: cont
         steps:
           - id: bad
@@ -226,21 +243,29 @@ async def test_on_failure_continue_skips_dependents_but_if_steps_decide(
             needs: [bad]
             if: "steps.bad.status == 'failed'"
             with: {function: "steps:record", args: {name: cleanup}}
-    """)
+    """,
+    )
     result, details, events = await run(settings, spec)
     assert result.status is RunStatus.SUCCEEDED
     states = {s.step_id: s.state for s in details.steps}
-    assert states == {"bad": "failed", "dependent": "skipped", "grandchild": "skipped",
-                      "cleanup": "succeeded"}
+    assert states == {
+        "bad": "failed",
+        "dependent": "skipped",
+        "grandchild": "skipped",
+        "cleanup": "succeeded",
+    }
     assert calls(tmp_path) == ["cleanup"]
     log = next(e for e in events if e.type == "step.log")
     assert log.data["exit_code"] == 3 and "oops" in log.data["stderr"]
 
 
-async def test_if_false_skips_step_and_its_dependents(settings: Settings, write: Write,
-                                                     tmp_path: Path) -> None:
+async def test_if_false_skips_step_and_its_dependents(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: cond
         inputs:
           deploy: {type: boolean, default: false}
@@ -253,11 +278,11 @@ async def test_if_false_skips_step_and_its_dependents(settings: Settings, write:
             uses: python
             needs: [deploy]
             with: {function: "steps:record", args: {name: notify}}
-    """)
+    """,
+    )
     result, details, _ = await run(settings, spec)
     assert result.status is RunStatus.SUCCEEDED
-    assert {s.step_id: s.state for s in details.steps} == {"deploy": "skipped",
-                                                           "notify": "skipped"}
+    assert {s.step_id: s.state for s in details.steps} == {"deploy": "skipped", "notify": "skipped"}
     result, _, _ = await run(settings, spec, inputs={"deploy": "true"}, inputs_are_strings=True)
     assert calls(tmp_path) == ["deploy", "notify"]
 
@@ -266,7 +291,9 @@ async def test_cache_hits_across_runs_and_no_cache_bypasses(
     settings: Settings, write: Write, tmp_path: Path
 ) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: cached
         steps:
           - id: a
@@ -277,9 +304,10 @@ async def test_cache_hits_across_runs_and_no_cache_bypasses(
             uses: python
             needs: [a]
             with: {function: "steps:record", args: {name: b, value: "{{ steps.a.output.value }}"}}
-    """)
+    """,
+    )
     first, _, events1 = await run(settings, spec)
-    second, details2, events2 = await run(settings, spec)
+    _, details2, events2 = await run(settings, spec)
     assert calls(tmp_path) == ["a", "b", "b"]
     assert [e.type for e in events1 if e.type.startswith("cache")] == ["cache.miss"]
     hit = next(e for e in events2 if e.type == "cache.hit")
@@ -293,16 +321,20 @@ async def test_cache_hits_across_runs_and_no_cache_bypasses(
         assert await s.cache_clear() == 1
 
 
-async def test_timeout_kills_the_process_group(settings: Settings, write: Write,
-                                               tmp_path: Path) -> None:
-    spec = write("p.yaml", """
+async def test_timeout_kills_the_process_group(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
+    spec = write(
+        "p.yaml",
+        """
         name: slow
         steps:
           - id: slow
             uses: shell
             timeout: 0.5s
             with: {run: "sleep 30 & echo $! > child.pid; wait"}
-    """)
+    """,
+    )
     result, _, _ = await run(settings, spec)
     assert result.status is RunStatus.FAILED
     assert "timeout of 0.5s" in (result.error or "")
@@ -311,10 +343,13 @@ async def test_timeout_kills_the_process_group(settings: Settings, write: Write,
     assert not status.exists() or "zombie" in status.read_text()
 
 
-async def test_approval_waits_then_approve_continues(settings: Settings, write: Write,
-                                                    tmp_path: Path) -> None:
+async def test_approval_waits_then_approve_continues(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: gated
         steps:
           - id: build
@@ -328,7 +363,8 @@ async def test_approval_waits_then_approve_continues(settings: Settings, write: 
             uses: python
             needs: [ok]
             with: {function: "steps:record", args: {name: ship, value: "{{ steps.ok.output }}"}}
-    """)
+    """,
+    )
     result, _, events = await run(settings, spec)
     assert result.status is RunStatus.WAITING and result.waiting_for == ["ok"]
     assert any(e.type == "approval.requested" and e.data["prompt"] == "ship it?" for e in events)
@@ -343,12 +379,15 @@ async def test_approval_waits_then_approve_continues(settings: Settings, write: 
 
 
 async def test_reject_fails_the_run(settings: Settings, write: Write) -> None:
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: gated
         steps:
           - id: ok
             uses: approval
-    """)
+    """,
+    )
     result, _, _ = await run(settings, spec)
     async with Session(settings) as s:
         done = await s.decide(result.run_id, "ok", approve=False, by="bob", note="not today")
@@ -358,8 +397,9 @@ async def test_reject_fails_the_run(settings: Settings, write: Write) -> None:
     assert any(e.type == "approval.rejected" for e in events)
 
 
-async def test_resume_against_changed_spec_needs_accept(settings: Settings, write: Write,
-                                                       tmp_path: Path) -> None:
+async def test_resume_against_changed_spec_needs_accept(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
     write("steps.py", STEPS_PY)
     text = """
         name: change
@@ -375,12 +415,16 @@ async def test_resume_against_changed_spec_needs_accept(settings: Settings, writ
     spec = write("p.yaml", text)
     result, _, _ = await run(settings, spec)
     assert result.status is RunStatus.FAILED
-    write("p.yaml", text.replace('{flag: "flag"}', '{flag: "steps.py"}') + """
+    write(
+        "p.yaml",
+        text.replace('{flag: "flag"}', '{flag: "steps.py"}')
+        + """
           - id: c
             uses: python
             needs: [b]
             with: {function: "steps:record", args: {name: c}}
-    """)
+    """,
+    )
     async with Session(settings) as s:
         with pytest.raises(SpecChangedError) as info:
             await s.resume(result.run_id)
@@ -390,18 +434,22 @@ async def test_resume_against_changed_spec_needs_accept(settings: Settings, writ
     assert calls(tmp_path) == ["a", "c"]
 
 
-async def test_secrets_never_reach_the_database(settings: Settings, write: Write,
-                                                tmp_path: Path) -> None:
+async def test_secrets_never_reach_the_database(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
     canary = "canary-7f3a9c1e5b"
     env = {**settings.env, "DEMO_API_KEY": canary}
     secret_settings = Settings(database_url=settings.database_url, project_dir=tmp_path, env=env)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: secret
         steps:
           - id: leak
             uses: shell
             with: {run: "echo token=$DEMO_API_KEY; echo {{ env.DEMO_API_KEY }} >&2; exit 1"}
-    """)
+    """,
+    )
     result, _, events = await run(secret_settings, spec)
     assert result.status is RunStatus.FAILED
     for path in (tmp_path / ".runwright").iterdir():
@@ -411,7 +459,9 @@ async def test_secrets_never_reach_the_database(settings: Settings, write: Write
 
 async def test_large_outputs_live_in_blobs(settings: Settings, write: Write) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: big
         steps:
           - id: big
@@ -420,7 +470,8 @@ async def test_large_outputs_live_in_blobs(settings: Settings, write: Write) -> 
           - id: again
             uses: python
             with: {function: "steps:big", args: {n: 200000}}
-    """)
+    """,
+    )
     result, _, _ = await run(settings, spec)
     async with Session(settings) as s:
         assert len(await s.store.output(result.run_id, "big", -1)) == 200000
@@ -429,24 +480,30 @@ async def test_large_outputs_live_in_blobs(settings: Settings, write: Write) -> 
     assert db.execute("SELECT COUNT(*) FROM outputs WHERE blob IS NOT NULL").fetchone() == (2,)
 
 
-async def test_workspace_writes_are_events(settings: Settings, write: Write,
-                                           tmp_path: Path) -> None:
+async def test_workspace_writes_are_events(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
     write("steps.py", STEPS_PY)
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: files
         steps:
           - id: w
             uses: python
             with: {function: "steps:write_file", args: {name: out/a.txt, text: hi}}
-    """)
-    result, _, events = await run(settings, spec)
+    """,
+    )
+    _, _, events = await run(settings, spec)
     assert (tmp_path / "out" / "a.txt").read_text() == "hi"
     written = next(e for e in events if e.type == "file.written")
     assert written.data["path"] == "out/a.txt" and written.data["result"] == "created"
 
 
 async def test_bad_input_and_spec_errors_are_located(settings: Settings, write: Write) -> None:
-    spec = write("p.yaml", """
+    spec = write(
+        "p.yaml",
+        """
         name: needs-input
         inputs:
           n: {type: integer}
@@ -454,7 +511,8 @@ async def test_bad_input_and_spec_errors_are_located(settings: Settings, write: 
           - id: a
             uses: shell
             with: {run: "echo {{ inputs.n }}"}
-    """)
+    """,
+    )
     async with Session(settings) as s:
         with pytest.raises(InputError, match="input 'n' is required"):
             await s.start_run(spec)

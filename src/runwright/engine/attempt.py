@@ -23,7 +23,7 @@ from runwright.states import AttemptState
 from runwright.steps.base import StepContext, WaitForApproval
 from runwright.store.base import Store, Transaction
 from runwright.store.records import NO_ITEM, AttemptRecord, NewAttempt
-from runwright.workspace import FileWrite, Workspace
+from runwright.workspace import FileWrite
 
 A = AttemptState
 #: Runs ``write(tx)`` in one transaction that also claims follow-up work.
@@ -116,9 +116,9 @@ async def execute(
         def emit(type_: EventType, level: Level, data: dict[str, Any]) -> None:
             events.append(attempt_event(a, type_, data, level))
 
-        workspace = Workspace(
-            rc.workspace_root,
-            on_write=lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw)),
+        assert rc.workspace is not None
+        workspace = rc.workspace.bind(
+            lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw))
         )
         ctx = StepContext(
             run_id=a.run_id,

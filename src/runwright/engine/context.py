@@ -14,6 +14,7 @@ from runwright.engine.plan import Plan
 from runwright.states import AttemptState
 from runwright.store.base import Store
 from runwright.store.records import NO_ITEM, AttemptRecord
+from runwright.workspace import Workspace
 
 #: Outputs kept in memory per worker; older ones are re-read from the store.
 #: Bounded so a 100,000-step run does not hold its whole history in memory.
@@ -32,7 +33,11 @@ class RunContext:
     pipeline_dir: Path
     workspace_root: Path
     no_cache: bool = False
+    workspace: Workspace | None = None
     _outputs: OrderedDict[str, tuple[AttemptState, Any]] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self.workspace = Workspace(self.workspace_root)
 
     def remember(self, step_id: str, state: AttemptState, output: Any) -> None:
         """Keep a just-committed step result for dependents executed by this worker."""

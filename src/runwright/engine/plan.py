@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from runwright.spec.expressions import CompiledPipeline
-
 from runwright.registry import Registry
+from runwright.spec.expressions import CompiledPipeline
 from runwright.spec.models import Pipeline, RetryPolicy
 from runwright.steps.base import StepKind
 
@@ -42,10 +41,8 @@ class Plan:
     steps: Mapping[str, PlannedStep]
     #: Step ids in a topological order.
     order: tuple[str, ...]
-
-    @property
-    def direct_start(self) -> frozenset[str]:
-        return frozenset(s.id for s in self.steps.values() if s.direct_start)
+    #: Steps whose claim also starts them (see :attr:`PlannedStep.direct_start`).
+    direct_start: frozenset[str]
 
 
 def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
@@ -97,4 +94,10 @@ def build_plan(
             references=compiled.references(s.id),
             direct_start=not (has_if or for_each or cache),
         )
-    return Plan(pipeline, compiled, MappingProxyType(steps), topological_order(pipeline))
+    return Plan(
+        pipeline,
+        compiled,
+        MappingProxyType(steps),
+        topological_order(pipeline),
+        frozenset(s.id for s in steps.values() if s.direct_start),
+    )

@@ -17,6 +17,13 @@ InputType = Literal["string", "integer", "number", "boolean", "array", "object"]
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 
 
+def _to_seconds(value: Any) -> Any:
+    try:
+        return parse_duration(value)
+    except OverflowError:  # float() of a huge integer; pydantic only translates ValueError
+        raise ValueError("the duration is too large; use a smaller number") from None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -33,7 +40,7 @@ class RetryPolicy(_Model):
     @field_validator("initial_delay", "max_delay", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> Any:
-        return parse_duration(v)
+        return _to_seconds(v)
 
     def delay(self, failed_attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after attempt number ``failed_attempt`` (1-based) failed."""
@@ -75,11 +82,11 @@ class Defaults(_Model):
     """Defaults applied to every step that does not set its own."""
 
     retry: RetryPolicy | None = None
-    timeout: float | None = Field(None, description="Seconds or a duration like '10m'.")
+    timeout: float | None = Field(None, ge=0, description="Seconds or a duration like '10m'.")
     on_failure: Literal["stop", "continue"] | None = None
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
-    _timeout = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
+    _timeout = field_validator("timeout", mode="before")(lambda v: _to_seconds(v))
 
 
 class StepSpec(_Model):
@@ -94,14 +101,14 @@ class StepSpec(_Model):
     if_: str | bool | None = Field(None, alias="if")
     for_each: str | list[Any] | None = None
     retry: RetryPolicy | None = None
-    timeout: float | None = Field(None, description="Seconds or a duration like '5m'.")
+    timeout: float | None = Field(None, ge=0, description="Seconds or a duration like '5m'.")
     cache: bool | None = Field(None, description="Defaults to the step kind's purity.")
     on_failure: Literal["stop", "continue"] | None = None
     labels: tuple[str, ...] = ()
     trust: str | None = None
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
-    _timeout = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
+    _timeout = field_validator("timeout", mode="before")(lambda v: _to_seconds(v))
 
     @field_validator("needs", "labels", mode="before")
     @classmethod

@@ -1,0 +1,358 @@
+"""YAML text → plain Python values, remembering where every value came from.
+
+PyYAML's own ``compose``/``load`` would do most of this, but not safely: it
+silently keeps the last of duplicate keys, it recurses once per nesting level
+(libyaml's composer segfaults on ~100k nested brackets), and aliases can expand
+exponentially ("billion laughs"). So we drive the event stream ourselves with an
+explicit stack, which gives us positions, duplicate-key detection and limits in
+one pass; libyaml (``CSafeLoader``) parses when available, pure Python otherwise.
+
+Mapping keys are always taken as the text written (``on: x`` has the key
+``"on"``, not ``True``): every key in a pipeline is a name. Values follow YAML
+1.1 as PyYAML does, except timestamps stay strings (JSON has no dates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml import events
+
+try:  # libyaml is ~30x faster; fall back to the pure-Python parser when it is absent.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+#: A location inside the document: mapping keys and sequence indexes, outermost first.
+FieldPath = tuple[str | int, ...]
+
+#: Deeper nesting than this is rejected (a pipeline needs maybe ten levels).
+MAX_DEPTH = 100
+#: Values after expanding aliases; guards pydantic and hashing against alias bombs.
+MAX_NODES = 2_000_000
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {_TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"}
+_KEEP_AS_TEXT = {_TAG + "timestamp", _TAG + "value", _TAG + "merge"}
+_MAP_TAGS = {None, "!", _TAG + "map"}
+_SEQ_TAGS = {None, "!", _TAG + "seq"}
+_MERGE = object()  # the key of a ``<<: *base`` merge
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A 1-based line and column in the source text."""
+
+    line: int
+    column: int
+
+
+class SourceMap:
+    """Where each value (and each mapping key) of a document starts."""
+
+    __slots__ = ("_keys", "_values")
+
+    def __init__(
+        self,
+        values: dict[FieldPath, Mark] | None = None,
+        keys: dict[FieldPath, Mark] | None = None,
+    ) -> None:
+        self._values = values or {}
+        self._keys = keys or {}
+
+    def value(self, path: FieldPath) -> Mark:
+        """Position of the value at ``path``, or of its nearest recorded parent."""
+        for end in range(len(path), -1, -1):
+            mark = self._values.get(path[:end])
+            if mark is not None:
+                return mark
+        return Mark(1, 1)
+
+    def key(self, path: FieldPath) -> Mark:
+        """Position of the mapping key naming ``path`` (the value's when there is no key)."""
+        return self._keys.get(path) or self.value(path)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._values
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    """A parsed document: its data, positions, and problems that did not stop parsing."""
+
+    data: Any
+    source_map: SourceMap
+    #: ``(path, mark, message)`` for duplicate keys, unsupported tags, bad scalars.
+    problems: tuple[tuple[FieldPath, Mark, str], ...] = ()
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML we accept; ``mark`` says where parsing stopped."""
+
+    def __init__(self, mark: Mark, message: str) -> None:
+        self.mark = mark
+        self.message = message
+        super().__init__(f"{mark.line}:{mark.column}: {message}")
+
+
+class _Frame:
+    """An open mapping or sequence while its children are being read."""
+
+    __slots__ = ("anchor", "container", "is_map", "key", "key_mark", "merged", "path", "size")
+
+    def __init__(self, container: Any, path: FieldPath, anchor: str | None) -> None:
+        self.container = container
+        self.is_map = isinstance(container, dict)
+        self.path = path
+        self.anchor = anchor
+        self.size = 1
+        self.key: Any = None  # the pending key of a mapping, once read
+        self.key_mark = Mark(1, 1)
+        self.merged: list[tuple[Any, Mark]] = []
+
+
+def _mark(raw: Any) -> Mark:
+    return Mark(raw.line + 1, raw.column + 1) if raw is not None else Mark(1, 1)
+
+
+def mark_at(text: str, index: int) -> Mark:
+    """The line/column of character ``index`` of ``text``."""
+    index = max(0, min(index, len(text)))
+    line_start = text.rfind("\n", 0, index) + 1
+    return Mark(text.count("\n", 0, index) + 1, index - line_start + 1)
+
+
+class _Composer:
+    def __init__(self, text: str, max_depth: int, max_nodes: int, pure_python: bool) -> None:
+        self.loader = yaml.SafeLoader(text) if pure_python else _Loader(text)
+        self.max_depth = max_depth
+        self.max_nodes = max_nodes
+        self.values: dict[FieldPath, Mark] = {}
+        self.keys: dict[FieldPath, Mark] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.problems: list[tuple[FieldPath, Mark, str]] = []
+        self.total = 0
+
+    def run(self) -> Any:
+        loader = self.loader
+        loader.get_event()  # StreamStart
+        if loader.check_event(events.StreamEndEvent):
+            return None
+        loader.get_event()  # DocumentStart
+        data = self._document()
+        loader.get_event()  # DocumentEnd
+        if loader.check_event(events.DocumentStartEvent):
+            raise YamlSyntaxError(
+                _mark(self._next(peek=True).start_mark),
+                "found a second YAML document; a pipeline file holds one document, "
+                "so remove the '---' separator or split the file",
+            )
+        return data
+
+    def _next(self, *, peek: bool = False) -> events.Event:
+        event = self.loader.peek_event() if peek else self.loader.get_event()
+        if event is None:  # the parser always ends a stream with StreamEnd first
+            raise YamlSyntaxError(Mark(1, 1), "unexpected end of the YAML stream; finish the file")
+        return event
+
+    def _document(self) -> Any:
+        stack: list[_Frame] = []
+        while True:
+            event = self._next()
+            mark = _mark(event.start_mark)
+            top = stack[-1] if stack else None
+            if (
+                top is not None
+                and top.is_map
+                and top.key is None
+                and not isinstance(event, events.MappingEndEvent)
+            ):
+                self._read_key(top, event, mark)
+                continue
+            path = self._child_path(top)
+            if isinstance(event, events.ScalarEvent):
+                value = self._scalar(event, path, mark)
+                self._count(1, mark)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                done, size = value, 1
+            elif isinstance(event, events.AliasEvent):
+                if event.anchor not in self.anchors:
+                    raise YamlSyntaxError(
+                        mark,
+                        f"alias *{event.anchor} refers to no earlier anchor; "
+                        f"define &{event.anchor} before using it",
+                    )
+                done, size = self.anchors[event.anchor]
+                self._count(size, mark)
+            elif isinstance(event, events.MappingStartEvent | events.SequenceStartEvent):
+                is_map = isinstance(event, events.MappingStartEvent)
+                if len(stack) >= self.max_depth:
+                    raise YamlSyntaxError(
+                        mark, f"nesting is deeper than {self.max_depth} levels; flatten the data"
+                    )
+                if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                    self._problem(path, mark, f"unsupported tag {event.tag}; remove the tag")
+                self._count(1, mark)
+                self.values[path] = mark
+                stack.append(_Frame({} if is_map else [], path, event.anchor))
+                continue
+            else:  # MappingEnd / SequenceEnd
+                frame = stack.pop()
+                self._merge(frame)
+                if frame.anchor:
+                    self.anchors[frame.anchor] = (frame.container, frame.size)
+                done, size, mark = frame.container, frame.size, self.values[frame.path]
+                top = stack[-1] if stack else None
+            if top is None:
+                self.values.setdefault((), mark)
+                return done
+            self._attach(top, done, mark, size)
+
+    def _read_key(self, frame: _Frame, event: events.Event, mark: Mark) -> None:
+        if not isinstance(event, events.ScalarEvent):
+            raise YamlSyntaxError(
+                mark, "a mapping key must be a plain name, not a list, mapping or alias; quote it"
+            )
+        plain = event.tag is None and event.implicit[0]
+        frame.key = _MERGE if plain and event.value == "<<" else event.value
+        frame.key_mark = mark
+        self._count(1, mark)
+
+    @staticmethod
+    def _child_path(top: _Frame | None) -> FieldPath:
+        if top is None:
+            return ()
+        if top.is_map:
+            return (*top.path, top.key if isinstance(top.key, str) else "<<")
+        return (*top.path, len(top.container))
+
+    def _attach(self, frame: _Frame, value: Any, mark: Mark, size: int) -> None:
+        frame.size += size
+        if not frame.is_map:
+            path = (*frame.path, len(frame.container))
+            frame.container.append(value)
+            self.values.setdefault(path, mark)
+            return
+        key, frame.key = frame.key, None
+        if key is _MERGE:
+            frame.merged.append((value, mark))
+            return
+        path = (*frame.path, key)
+        if key in frame.container:
+            first = self.keys[path]
+            self._problem(
+                path,
+                frame.key_mark,
+                f"duplicate key {key!r} (first set at line {first.line}); remove one of them",
+            )
+            return
+        frame.container[key] = value
+        self.keys[path] = frame.key_mark
+        self.values[path] = mark
+
+    def _merge(self, frame: _Frame) -> None:
+        # YAML merge keys: explicit keys win over merged ones, earlier merges over later.
+        for value, mark in frame.merged:
+            sources = value if isinstance(value, list) else [value]
+            for source in sources:
+                if not isinstance(source, dict):
+                    self._problem(
+                        (*frame.path, "<<"), mark, "'<<' must merge a mapping or a list of mappings"
+                    )
+                    continue
+                for key, item in source.items():
+                    if key not in frame.container:
+                        frame.container[key] = item
+                        self.values[(*frame.path, key)] = mark
+
+    def _scalar(self, event: events.ScalarEvent, path: FieldPath, mark: Mark) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(  # type: ignore[no-untyped-call]
+                yaml.ScalarNode, event.value, event.implicit
+            )
+        if tag == _TAG + "str" or tag in _KEEP_AS_TEXT:
+            return event.value
+        if tag not in _PLAIN_TAGS:
+            self._problem(path, mark, f"unsupported tag {tag}; remove the tag")
+            return event.value
+        node = yaml.ScalarNode(tag, event.value)
+        try:
+            # Call the constructor directly: construct_object would cache every node.
+            return self.loader.yaml_constructors[tag](self.loader, node)
+        except (ValueError, ArithmeticError, yaml.YAMLError) as exc:
+            # e.g. an integer beyond Python's 4300-digit str->int limit, or `!!int abc`
+            self._problem(
+                path,
+                mark,
+                f"cannot read {event.value[:40]!r} as {tag[len(_TAG) :]}: "
+                f"{str(exc).splitlines()[0][:80]}; write a smaller or plain value",
+            )
+            return None
+
+    def _count(self, size: int, mark: Mark) -> None:
+        self.total += size
+        if self.total > self.max_nodes:
+            raise YamlSyntaxError(
+                mark,
+                f"the document expands to more than {self.max_nodes} values "
+                "(aliases repeated inside aliases?); simplify it",
+            )
+
+    def _problem(self, path: FieldPath, mark: Mark, message: str) -> None:
+        self.problems.append((path, mark, message))
+
+
+def _syntax_error(text: str, exc: yaml.YAMLError) -> YamlSyntaxError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = _mark(exc.problem_mark or exc.context_mark)
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            what = f"{exc.problem} ({exc.context})"
+        lines = text.split("\n")
+        line = lines[mark.line - 1] if 0 < mark.line <= len(lines) else ""
+        # libyaml often reports a tab as "a character that cannot start any token".
+        if "tab" in what or line[mark.column - 1 : mark.column] == "\t":
+            return YamlSyntaxError(mark, f"{what}; indent with spaces, not tabs")
+        return YamlSyntaxError(mark, f"{what}; check the indentation, quotes and brackets here")
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character
+        shown = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        return YamlSyntaxError(
+            mark_at(text, exc.position),
+            f"character {shown} is not allowed in YAML ({exc.reason}); remove it",
+        )
+    return YamlSyntaxError(Mark(1, 1), f"{exc}; check the file is YAML")
+
+
+def compose(
+    text: str,
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_nodes: int = MAX_NODES,
+    pure_python: bool = False,
+) -> YamlDocument:
+    """Parse one YAML document; raise :class:`YamlSyntaxError` for text that is not valid YAML.
+
+    ``pure_python`` forces PyYAML's Python parser (what runs where libyaml is missing).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates: libyaml would raise a bare error
+        raise YamlSyntaxError(
+            mark_at(text, exc.start), "the text contains an invalid character; remove it"
+        ) from None
+    composer = None
+    try:
+        # Inside the try: the pure-Python reader rejects bad characters on construction.
+        composer = _Composer(text, max_depth, max_nodes, pure_python)
+        data = composer.run()
+    except yaml.YAMLError as exc:
+        raise _syntax_error(text, exc) from None
+    finally:
+        if composer is not None:
+            composer.loader.dispose()
+    return YamlDocument(data, SourceMap(composer.values, composer.keys), tuple(composer.problems))
