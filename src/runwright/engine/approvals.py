@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from runwright.spec.suggest import did_you_mean
-
 from runwright.engine.commit import Committer, attempt_event
 from runwright.errors import NotFoundError, StateError
 from runwright.events import EventType, Level
+from runwright.spec.suggest import did_you_mean
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store
 from runwright.store.records import NO_ITEM
