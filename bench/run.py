@@ -84,6 +84,9 @@ def w3(work: Path, n: int = 200, kill_at: int = 100) -> dict[str, float]:
             [*RUNWRIGHT, "runs", "--json"], cwd=work, check=True, capture_output=True, text=True
         ).stdout
     )[0]["run_id"]
+    before = json.loads(subprocess.run([*RUNWRIGHT, "show", run_id, "--json"], cwd=work,
+                                       check=True, capture_output=True, text=True).stdout)
+    committed = sum(1 for s in before["steps"] if s["state"] == "succeeded")
     env = {**os.environ, "RUNWRIGHT_BENCH_RESUMING": "1"}
     t0 = time.perf_counter()
     done = subprocess.run(
@@ -134,8 +137,10 @@ def main() -> None:
             }
     w2 = workload("w2", 200)
     results["W2 fan-out 200+join"] = {
-        "seconds": round(w2["seconds"], 4),
+        "exec_seconds": round(w2["exec_seconds"], 4),
+        "total_seconds": round(w2["seconds"], 4),
         "peak_rss_mb": round(w2["peak_rss_mb"], 1),
+    }
     }
     with tempfile.TemporaryDirectory() as tmp:
         results["W3 chain 200 killed at 100"] = w3(Path(tmp))
