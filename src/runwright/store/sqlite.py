@@ -137,7 +137,9 @@ class SqliteStore:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._tx
+                    self._tx.flush()
                 except BaseException:
+                    self._tx.discard()
                     self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")

@@ -11,6 +11,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import Any
 
 from runwright.errors import IllegalTransition, NotFoundError
@@ -57,10 +58,36 @@ def _in(values: Collection[Any]) -> str:
 class SqliteTransaction:
     """Implements :class:`runwright.store.base.Transaction` for SQLite."""
 
-    __slots__ = ("_c",)
+    __slots__ = ("_c", "_events")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+        self._events: list[Event] = []
+
+    def flush(self) -> None:
+        """Write the events buffered by :meth:`add_events` (called just before COMMIT)."""
+        if self._events:
+            self._c.executemany(
+                "INSERT INTO events (run_id, ts, level, type, step_id, item, attempt, data)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        e.run_id,
+                        e.ts,
+                        str(e.level),
+                        str(e.type),
+                        e.step_id,
+                        e.item,
+                        e.attempt,
+                        json.dumps(e.data, default=str),
+                    )
+                    for e in self._events
+                ],
+            )
+            self._events.clear()
+
+    def discard(self) -> None:
+        self._events.clear()
 
     async def insert_run(self, run: RunRecord) -> None:
         self._c.execute(
@@ -216,28 +243,30 @@ class SqliteTransaction:
         if run_id is not None:
             where += " AND a.run_id=?"
             args.append(run_id)
-        rows = self._c.execute(
-            f"SELECT a.id, a.step_id FROM attempts a JOIN runs r ON r.id=a.run_id"
-            f" WHERE {where} AND r.status='running' ORDER BY a.id LIMIT ?",
-            (*args, limit),
-        ).fetchall()
-        if not rows:
-            return []
-        starting = [r[0] for r in rows if r[1] in start]
-        leasing = [r[0] for r in rows if r[1] not in start]
-        for ids, state in ((starting, "running"), (leasing, "leased")):
-            if ids:
-                self._c.execute(
-                    f"UPDATE attempts SET state=?, worker_id=?, lease_expires=?,"
-                    f" started_at=CASE WHEN ?='running' THEN ? ELSE NULL END"
-                    f" WHERE id IN ({_in(ids)})",
-                    (state, worker_id, lease_until, state, now, *ids),
-                )
-        got = self._c.execute(
-            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id IN ({_in(rows)}) ORDER BY id",
-            tuple(r[0] for r in rows),
-        ).fetchall()
-        return [attempt_from_row(r) for r in got]
+        # Lease first (one statement, RETURNING the rows), then start the ones the
+        # caller will start at once; both land in the caller's transaction.
+        leased = [
+            attempt_from_row(r)
+            for r in self._c.execute(
+                f"UPDATE attempts SET state='leased', worker_id=?, lease_expires=?"
+                f" WHERE id IN (SELECT a.id FROM attempts a JOIN runs r ON r.id=a.run_id"
+                f" WHERE {where} AND r.status='running' ORDER BY a.id LIMIT ?)"
+                f" RETURNING {ATTEMPT_COLUMNS}",
+                (worker_id, lease_until, *args, limit),
+            ).fetchall()
+        ]
+        starting = [a.id for a in leased if a.step_id in start]
+        if starting:
+            self._c.execute(
+                f"UPDATE attempts SET state='running', started_at=? WHERE id IN ({_in(starting)})",
+                (now, *starting),
+            )
+            leased = [
+                replace(a, state=AttemptState.RUNNING, started_at=now) if a.step_id in start else a
+                for a in leased
+            ]
+        leased.sort(key=lambda a: a.id)
+        return leased
 
     async def current_attempt(self, run_id: str, step_id: str, item: int) -> AttemptRecord | None:
         row = self._c.execute(
@@ -336,23 +365,8 @@ class SqliteTransaction:
         return {r[0]: AttemptState(r[1]) for r in rows}
 
     async def add_events(self, events: Sequence[Event]) -> None:
-        self._c.executemany(
-            "INSERT INTO events (run_id, ts, level, type, step_id, item, attempt, data)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (
-                    e.run_id,
-                    e.ts,
-                    str(e.level),
-                    str(e.type),
-                    e.step_id,
-                    e.item,
-                    e.attempt,
-                    json.dumps(e.data, default=str),
-                )
-                for e in events
-            ],
-        )
+        # Buffered: one executemany per transaction instead of one per call.
+        self._events.extend(events)
 
     async def cache_get(self, key: str) -> CacheEntry | None:
         row = self._c.execute(

@@ -40,7 +40,6 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_ready ON attempts (state, not_before) WHERE state = 'ready';
 CREATE INDEX attempts_node ON attempts (run_id, step_id, item, superseded);
-CREATE INDEX attempts_worker ON attempts (worker_id) WHERE worker_id IS NOT NULL;
 
 CREATE TABLE blobs (
     sha256 TEXT PRIMARY KEY,
