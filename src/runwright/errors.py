@@ -20,7 +20,8 @@ docstring is the default message, and each message says what to do next.
     ├── CacheKeyError             a cache key cannot be computed from a step's inputs
     ├── WorkspaceError            a file write outside the workspace or that failed
     ├── RegistryError             an unknown or duplicate component
-    └── ConfigError               bad settings (database URL, flags)
+    ├── ConfigError               bad settings (database URL, flags)
+    └── UsageError                a command used in a way it cannot work (e.g. files exist)
 
 Engine control-flow signals derive from ``BaseException`` so that an
 ``except Exception`` inside user step code cannot swallow them:
@@ -138,6 +139,12 @@ class RegistryError(RunwrightError):
 
 class ConfigError(RunwrightError):
     """The configuration is invalid."""
+
+    exit_code = 2
+
+
+class UsageError(RunwrightError):
+    """The command cannot work as given."""
 
     exit_code = 2
 

@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from runwright.errors import RunwrightError
+from runwright.errors import UsageError
 from runwright.registry import Registry, default_registry
 from runwright.spec.loader import LoadedSpec, load_spec
 from runwright.spec.models import Pipeline
@@ -51,7 +51,7 @@ def graph(pipeline: Pipeline, *, fmt: str = "mermaid") -> str:
         for s in pipeline.steps:
             lines.extend(f'    "{need}" -> "{s.id}";' for need in s.needs)
         return "\n".join(lines) + "\n}\n"
-    raise RunwrightError(f"unknown graph format {fmt!r}; use mermaid or dot")
+    raise UsageError(f"unknown graph format {fmt!r}; use mermaid or dot")
 
 
 def init(directory: str | Path, *, force: bool = False) -> list[Path]:
@@ -62,7 +62,7 @@ def init(directory: str | Path, *, force: bool = False) -> list[Path]:
     paths = [target / name for _, name in INIT_FILES]
     existing = [p for p in paths if p.exists()]
     if existing and not force:
-        raise RunwrightError(
+        raise UsageError(
             f"{', '.join(str(p) for p in existing)} already exist; "
             "pass --force to overwrite, or run init in another directory"
         )

@@ -276,7 +276,9 @@ class Session:
         for a in await self.store.attempts(run.id):
             yield {"type": "attempt", **a.to_json()}
         async for event in self.store.iter_events(run.id):
-            yield {"type": "event", **event.to_json()}
+            row = event.to_json()
+            row["event_type"] = row.pop("type")  # "type" says what kind of row this is
+            yield {"type": "event", **row}
 
     async def cache_stats(self) -> CacheStats:
         return await self.store.cache_stats()

@@ -195,8 +195,6 @@ def _decide(
                 )
             )
 
-    if not json_:
-        err.print(f"{'approved' if approve else 'rejected'} {escape(step)}")
     _finish(run_async(go), json_=json_)
 
 
