@@ -10,13 +10,13 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from clitools import clean_env, cli, wait_until
 
 LOCATION = re.compile(r"\.yaml:(\d+):(\d+):")
 
@@ -30,31 +30,6 @@ def double(n):
         raise TypeError(f"n is {type(n).__name__}, not int")
     return n * 2
 """
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float) -> Any:
-    """Poll ``predicate`` every 20 ms until it is truthy (returned) or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(0.02)
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("RUNWRIGHT_")}
-
-
-def cli(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runwright", *args],
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def start(cwd: Path, *args: str, name: str = "bg") -> subprocess.Popen[str]:

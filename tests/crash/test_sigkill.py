@@ -13,13 +13,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from clitools import clean_env, cli, wait_until
 
 STEPS = 20
 FAN_ITEMS = 30
@@ -48,32 +48,6 @@ def collect(values, out):
         json.dump(values, f)
     return len(values)
 """
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float) -> bool:
-    """Poll ``predicate`` every 20 ms until it is truthy or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("RUNWRIGHT_")}
-
-
-def cli(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runwright", *args],
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def start(cwd: Path, *args: str) -> subprocess.Popen[bytes]:
