@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from workloads import chain_yaml
 
@@ -59,6 +60,14 @@ def w0(work: Path) -> dict[str, float]:
     }
 
 
+def show(work: Path, run_id: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [*RUNWRIGHT, "show", run_id, "--json"], cwd=work, check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
 def w3(work: Path, n: int = 200, kill_at: int = 100) -> dict[str, float]:
     marker = work / "stalled"
     (work / "bench_steps.py").write_text((HERE / "bench_steps.py").read_text())
@@ -84,15 +93,7 @@ def w3(work: Path, n: int = 200, kill_at: int = 100) -> dict[str, float]:
             [*RUNWRIGHT, "runs", "--json"], cwd=work, check=True, capture_output=True, text=True
         ).stdout
     )[0]["run_id"]
-    before = json.loads(
-        subprocess.run(
-            [*RUNWRIGHT, "show", run_id, "--json"],
-            cwd=work,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    before = show(work, run_id)
     committed = sum(1 for s in before["steps"] if s["state"] == "succeeded")
     env = {**os.environ, "RUNWRIGHT_BENCH_RESUMING": "1"}
     t0 = time.perf_counter()
@@ -101,15 +102,7 @@ def w3(work: Path, n: int = 200, kill_at: int = 100) -> dict[str, float]:
     )
     resume_s = time.perf_counter() - t0
     status = json.loads(done.stdout)["status"]
-    shown = json.loads(
-        subprocess.run(
-            [*RUNWRIGHT, "show", run_id, "--json"],
-            cwd=work,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    shown = show(work, run_id)
     rerun = [a for a in shown["attempts"] if a["attempt"] > 1]
     return {
         "status": status,

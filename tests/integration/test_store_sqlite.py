@@ -93,3 +93,15 @@ async def test_concurrent_readers_and_a_writer_never_see_locked(tmp_path: Path) 
         t.join()
     assert errors == []
     assert len(await writer.events("r", limit=1000)) == 300
+
+
+async def test_level_filter_pages_past_batches_without_matches(tmp_path: Path) -> None:
+    # `tail --level error` pages with `after`; a page of only info events must not end it.
+    from runwright.events import Level
+
+    store = SqliteStore(tmp_path / "a.db")
+    async with store.transaction() as tx:
+        await tx.add_events([Event(EventType.STEP_LOG, "r", "s") for _ in range(20)])
+        await tx.add_events([Event(EventType.STEP_FAILED, "r", "s", level=Level.ERROR)])
+    page = await store.events("r", limit=5, min_level=Level.ERROR.rank)
+    assert [e.type for e in page] == [EventType.STEP_FAILED]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -290,8 +291,6 @@ class Session:
         self, run_id: str, *, poll: float = 0.2, **filters: Any
     ) -> AsyncIterator[Event]:
         """Yield a run's events as they are committed, until it finishes or waits."""
-        import asyncio
-
         run = await self.store.get_run(run_id)
         after = int(filters.pop("after", 0))
         while True:

@@ -12,7 +12,7 @@ from rich.table import Table
 from runwright import api
 from runwright.cli.app import G, app, escape, run_async
 from runwright.cli.output import ago, duration, emit_json, out, styled
-from runwright.errors import ConfigError
+from runwright.errors import UsageError
 from runwright.events import Event, Level
 from runwright.states import RunStatus
 
@@ -137,19 +137,15 @@ def export(
     format: Annotated[str, typer.Option("--format", help="jsonl")] = "jsonl",
 ) -> None:
     """Export a run (record, attempts, events) as JSON lines."""
-    if format != "jsonl":
-        run_async(lambda: _raise(ConfigError(f"unknown export format {format!r}; use jsonl")))
 
     async def go() -> None:
+        if format != "jsonl":
+            raise UsageError(f"unknown export format {format!r}; use jsonl")
         async with api.Session(G.settings()) as session:
             async for row in session.export(run_id):
                 sys.stdout.write(json.dumps(row, default=str) + "\n")
 
     run_async(go)
-
-
-async def _raise(exc: Exception) -> None:
-    raise exc
 
 
 cache_app = typer.Typer(help="Inspect or clear the step cache.", no_args_is_help=True)

@@ -152,7 +152,7 @@ async def execute(
         await _cancelled(store, a, state, rc.committer.clean(events), worker_id)
         raise
     except IllegalTransition:
-        raise
+        raise  # fenced out: not this step's failure, so `except Exception` must not record it
     except Exception as exc:
         failure = _classify(exc, step.timeout)
         events.extend(_failure_events(a, failure))

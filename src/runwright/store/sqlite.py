@@ -203,6 +203,11 @@ class SqliteStore:
         if step_id is not None:
             sql += " AND step_id=?"
             args.append(step_id)
+        if min_level:
+            # In SQL, before LIMIT: a page with no match must not end a paging reader.
+            levels = [str(lv) for lv in Level if lv.rank >= min_level]
+            sql += f" AND level IN ({','.join('?' * len(levels))})"
+            args.extend(levels)
         rows = self._q(sql + " ORDER BY seq LIMIT ?", (*args, limit))
         events = [
             Event(
@@ -210,7 +215,7 @@ class SqliteStore:
             )
             for r in rows
         ]
-        return [e for e in events if e.level.rank >= min_level] if min_level else events
+        return events
 
     async def iter_events(self, run_id: str) -> AsyncIterator[Event]:
         after = 0
