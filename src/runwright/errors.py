@@ -8,6 +8,7 @@ docstring is the default message, and each message says what to do next.
     │   └── ExpressionError       a template failed to render at run time
     ├── InputError                a run input is missing or of the wrong type
     ├── StoreError                the database failed (locked, corrupted, unreachable)
+    │   ├── StoreUnavailable      the database cannot be reached now; retried by workers
     │   └── MigrationError        the schema cannot be brought up to date
     ├── NotFoundError             an unknown run id, step id or blob
     ├── StateError                an operation the current state does not allow
@@ -75,6 +76,13 @@ class StoreError(RunwrightError):
     """The runwright database failed."""
 
     exit_code = 3
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (connection lost, server restarting).
+
+    Transient: callers that can retry (a worker) back off and try again.
+    """
 
 
 class MigrationError(StoreError):

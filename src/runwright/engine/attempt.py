@@ -284,7 +284,16 @@ async def _expand(
         await tx.expand(a.id, len(items))
         await tx.insert_attempts(
             [
-                NewAttempt(a.run_id, a.step_id, 1, A.READY, item=i, reason="for_each", payload=p)
+                NewAttempt(
+                    a.run_id,
+                    a.step_id,
+                    1,
+                    A.READY,
+                    item=i,
+                    reason="for_each",
+                    payload=p,
+                    labels=rc.plan.steps[a.step_id].labels,
+                )
                 for i, p in enumerate(payloads)
             ]
         )

@@ -112,6 +112,7 @@ class Committer:
                         item=a.item,
                         try_=a.try_ + 1,
                         reason="retry",
+                        labels=step.labels,
                         not_before=time.time() + delay,
                     )
                 ]

@@ -36,6 +36,7 @@ def initial_attempts(run_id: str, plan: Plan, step_ids: Sequence[str]) -> list[N
             1,
             A.PENDING if plan.steps[s].needs else A.READY,
             waiting_on=len(plan.steps[s].needs),
+            labels=plan.steps[s].labels,
         )
         for s in step_ids
     ]
@@ -104,10 +105,4 @@ async def cancel_in_tx(tx: Transaction, run_id: str, *, reason: str) -> None:
 
 async def reopen(tx: Transaction, attempts: Sequence[AttemptRecord], *, reason: str) -> None:
     """Give each (already finished or abandoned) attempt a fresh successor, ready to run."""
-    await tx.supersede([a.id for a in attempts])
-    await tx.insert_attempts(
-        [
-            NewAttempt(a.run_id, a.step_id, a.number + 1, A.READY, item=a.item, reason=reason)
-            for a in attempts
-        ]
-    )
+    await tx.reopen([a.id for a in attempts], reason)

@@ -10,6 +10,7 @@ from runwright.registry import Registry
 from runwright.spec.expressions import CompiledPipeline
 from runwright.spec.models import Pipeline, RetryPolicy
 from runwright.steps.base import StepKind
+from runwright.store.sql import labels_key
 
 _NO_RETRY = RetryPolicy(attempts=1)
 
@@ -32,6 +33,8 @@ class PlannedStep:
     references: frozenset[str]
     #: Started in the same transaction that claims it (nothing to decide first).
     direct_start: bool
+    #: Labels a worker needs to claim it, as stored on attempts ("" = any worker).
+    labels: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,7 @@ def build_plan(
             for_each=for_each,
             references=compiled.references(s.id),
             direct_start=not (has_if or for_each or cache),
+            labels=labels_key(s.labels),
         )
     return Plan(
         pipeline,

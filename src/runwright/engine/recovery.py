@@ -133,6 +133,7 @@ async def _reopen_skipped(
                     A.PENDING if waiting else A.READY,
                     reason="resumed",
                     waiting_on=waiting,
+                    labels=plan.steps[step_id].labels,
                 )
             ]
         )
@@ -154,6 +155,7 @@ def _added(
                 A.PENDING if waiting else A.READY,
                 reason="added",
                 waiting_on=waiting,
+                labels=plan.steps[step_id].labels,
             )
         )
     return result

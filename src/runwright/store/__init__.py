@@ -14,8 +14,18 @@ __all__ = ["NO_ITEM", "Store", "Transaction", "open_store"]
 def open_store(url: str, *, synchronous: str = "normal") -> Store:
     """Open the store a database URL or path names.
 
-    ``sqlite:///path``, a plain file path, or ``:memory:``.
+    ``postgresql://…`` (needs the ``postgres`` extra), ``sqlite:///path``, a plain
+    file path, or ``:memory:``.
     """
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from runwright.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigError(
+                f"{url.split('://')[0]}:// needs the PostgreSQL driver: "
+                "pip install 'runwright[postgres]'"
+            ) from exc
+        return PostgresStore(url)
     from runwright.store.sqlite import SqliteStore
 
     if url.startswith("sqlite:///"):
@@ -25,8 +35,8 @@ def open_store(url: str, *, synchronous: str = "normal") -> Store:
     elif "://" in url:
         scheme = url.split("://", 1)[0]
         raise ConfigError(
-            f"unsupported database URL scheme {scheme!r} in {url!r}; use sqlite:///path/to.db "
-            f"or a file path"
+            f"unsupported database URL scheme {scheme!r} in {url!r}; use postgresql://host/db, "
+            f"sqlite:///path/to.db or a file path"
         )
     else:
         path = url

@@ -8,6 +8,7 @@ Implementations hold only what differs between databases.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from runwright.store.records import (
     CacheStats,
     NewAttempt,
     RunRecord,
+    ScheduleRecord,
     WorkerRecord,
 )
 
@@ -43,6 +45,10 @@ class Transaction(Protocol):
 
     async def run_status(self, run_id: str) -> RunStatus: ...
 
+    async def lock_run(self, run_id: str) -> RunStatus:
+        """The run's status, with its row locked until commit (deciders take turns)."""
+        ...
+
     async def insert_attempts(self, attempts: Sequence[NewAttempt]) -> None: ...
 
     async def transition(
@@ -65,6 +71,10 @@ class Transaction(Protocol):
 
     async def supersede(self, attempt_ids: Collection[int]) -> None: ...
 
+    async def reopen(self, attempt_ids: Collection[int], reason: str) -> None:
+        """Supersede finished or abandoned attempts, each by a ready successor."""
+        ...
+
     async def release(self, run_id: str, step_ids: Collection[str]) -> None:
         """One need of each step finished: decrement its counter; at zero it is ready."""
         ...
@@ -82,12 +92,19 @@ class Transaction(Protocol):
         lease_until: float,
         run_id: str | None = None,
         start: Collection[str] = (),
+        labels: Collection[str] | None = None,
     ) -> list[AttemptRecord]:
         """Lease up to ``limit`` ready attempts (of running runs, due by ``now``).
 
         Attempts of steps in ``start`` move straight to ``running``: the caller
-        commits their ``step.started`` intent in this same transaction.
+        commits their ``step.started`` intent in this same transaction. With
+        ``labels`` (label keys, see :func:`runwright.store.sql.label_subsets`),
+        only attempts requiring one of those label sets are claimed.
         """
+        ...
+
+    async def reap_expired(self, now: float, *, limit: int = 500) -> list[AttemptRecord]:
+        """Abandon attempts whose lease expired; reopen each with reason ``lease_expired``."""
         ...
 
     async def current_attempt(self, run_id: str, step_id: str, item: int) -> AttemptRecord | None:
@@ -132,6 +149,20 @@ class Transaction(Protocol):
 
     async def current_attempts(self, run_id: str) -> list[AttemptRecord]: ...
 
+    async def insert_schedule(self, s: ScheduleRecord) -> bool: ...
+
+    async def update_schedule(self, name: str, **fields: Any) -> bool: ...
+
+    async def delete_schedule(self, name: str) -> bool: ...
+
+    async def due_schedules(self, now: float) -> list[ScheduleRecord]:
+        """Unpaused schedules due by ``now``, locked against other schedulers."""
+        ...
+
+    async def record_fire(self, name: str, fire_time: int, run_id: str, now: float) -> bool:
+        """Claim one fire time for one run; False when it was already claimed."""
+        ...
+
 
 class Store(Protocol):
     """A runwright database: runs, attempts, events, outputs, blobs, cache, workers."""
@@ -175,12 +206,45 @@ class Store(Protocol):
 
     async def register_worker(self, worker: WorkerRecord) -> None: ...
 
-    async def heartbeat(self, worker_id: str, *, now: float, lease_until: float) -> None:
-        """Refresh the worker's heartbeat and the leases of its attempts."""
+    async def heartbeat(
+        self,
+        worker_id: str,
+        *,
+        now: float,
+        lease_until: float,
+        attempt_ids: Collection[int] | None = None,
+    ) -> str | None:
+        """Refresh the heartbeat and leases (only ``attempt_ids``' if given); return the state."""
         ...
 
     async def set_worker_state(self, worker_id: str, state: str) -> None: ...
 
+    async def request_drain(self, worker_id: str) -> WorkerRecord: ...
+
+    async def mark_lost_workers(self, *, now: float, silent_for: float) -> list[str]: ...
+
     async def workers(self, ids: Collection[str] | None = None) -> Mapping[str, WorkerRecord]: ...
+
+    async def held_attempts(self) -> list[AttemptRecord]:
+        """Attempts leased or running under some worker."""
+        ...
+
+    async def latencies(self, run_id: str) -> list[float]:
+        """Seconds from ready to started for each started attempt of a run."""
+        ...
+
+    async def schedules(self) -> list[ScheduleRecord]: ...
+
+    async def schedule(self, name: str) -> ScheduleRecord: ...
+
+    async def schedule_fires(self, name: str) -> list[tuple[int, str]]: ...
+
+    def work_signal(self) -> asyncio.Event | None:
+        """An event set when another process may have made work ready (None: poll)."""
+        ...
+
+    async def reset_connections(self) -> None:
+        """Drop connections that died; called before retrying after StoreUnavailable."""
+        ...
 
     async def close(self) -> None: ...

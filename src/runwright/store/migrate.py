@@ -1,4 +1,8 @@
-"""Schema migrations: numbered SQL files per dialect, applied in order, recorded once."""
+"""Schema migrations: numbered SQL files per dialect, applied in order, recorded once.
+
+Both dialects ship the same version numbers; each file holds that dialect's
+spelling of the same change (a test checks they produce the same tables).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+DIALECTS = ("sqlite", "postgresql")
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +19,12 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def statements(self) -> list[str]:
+        """The file's statements (split on ``;``; migrations hold no procedural code)."""
+        lines = [ln for ln in self.sql.splitlines() if not ln.lstrip().startswith("--")]
+        return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
 def migrations(dialect: str) -> list[Migration]:

@@ -56,6 +56,8 @@ class NewAttempt:
     not_before: float = 0.0
     #: JSON of a for_each item's value (first attempt of the item only).
     payload: str | None = None
+    #: Labels a worker must carry to claim it (see :func:`runwright.store.sql.labels_key`).
+    labels: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,50 @@ class WorkerRecord:
     labels: list[str]
     started_at: float
     heartbeat_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "worker_id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "state": self.state,
+            "concurrency": self.concurrency,
+            "labels": self.labels,
+            "started_at": self.started_at,
+            "heartbeat_at": self.heartbeat_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """A cron schedule that starts runs of one pipeline file."""
+
+    name: str
+    spec_path: str
+    cron: str
+    tz: str
+    inputs: dict[str, Any]
+    catchup: str
+    paused: bool
+    #: Epoch seconds of the next fire time not yet handled.
+    next_fire: int
+    created_at: float
+    last_fire: int | None = None
+    last_run_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file": self.spec_path,
+            "cron": self.cron,
+            "tz": self.tz,
+            "inputs": self.inputs,
+            "catchup": self.catchup,
+            "paused": self.paused,
+            "next_fire": self.next_fire,
+            "last_fire": self.last_fire,
+            "last_run_id": self.last_run_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)

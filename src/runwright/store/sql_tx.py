@@ -1,0 +1,374 @@
+"""The transaction both SQL stores share: every write a step completion needs.
+
+Written once against :class:`~runwright.store.sql.Cursor`; the dialect adds
+only the locking clauses. Work made ready here is counted so the store can
+wake other workers at commit (PostgreSQL ``NOTIFY``) only when it matters.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from typing import Any
+
+from runwright.errors import IllegalTransition, NotFoundError
+from runwright.events import Event
+from runwright.states import AttemptState, RunStatus, check_attempt
+from runwright.store.records import AttemptRecord, NewAttempt, RunRecord
+from runwright.store.sql import (
+    ATTEMPT_COLUMNS,
+    Cursor,
+    Dialect,
+    attempt_from_row,
+    marks,
+)
+from runwright.store.sql_outputs import OutputWrites
+from runwright.store.sql_schedules import ScheduleWrites
+
+A = AttemptState
+
+
+class SqlTransaction(OutputWrites, ScheduleWrites):
+    """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
+
+    __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")
+
+    def __init__(self, cursor: Cursor, dialect: Dialect) -> None:
+        self._c = cursor
+        self._d = dialect
+        self._events: list[Event] = []
+        #: Attempts this transaction made ready (inserted ready, released, reopened).
+        self.made_ready = 0
+        #: False once a claim here came back short: nothing ready was left behind.
+        self.claimed_all = False
+
+    @property
+    def cursor(self) -> Cursor:
+        """The raw cursor, for the store's own single-statement writes."""
+        return self._c
+
+    @property
+    def wakes_others(self) -> bool:
+        """Whether other workers should look for work once this commits."""
+        return self.made_ready > 0 and not self.claimed_all
+
+    async def add_events(self, events: Sequence[Event]) -> None:
+        # Buffered: one batched insert per transaction instead of one per call.
+        self._events.extend(events)
+
+    async def flush(self) -> None:
+        """Write the events buffered by :meth:`add_events` (called just before COMMIT)."""
+        if self._events:
+            await self._c.many(
+                "INSERT INTO events (run_id, ts, level, type, step_id, item, attempt, data)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        e.run_id,
+                        e.ts,
+                        str(e.level),
+                        str(e.type),
+                        e.step_id,
+                        e.item,
+                        e.attempt,
+                        json.dumps(e.data, default=str),
+                    )
+                    for e in self._events
+                ],
+            )
+            self._events.clear()
+
+    def discard(self) -> None:
+        self._events.clear()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    async def insert_run(self, run: RunRecord) -> None:
+        await self._c.count(
+            "INSERT INTO runs (id, pipeline, spec_hash, spec_source, spec_path, inputs, options,"
+            " status, created_at, started_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                run.id,
+                run.pipeline,
+                run.spec_hash,
+                run.spec_source,
+                run.spec_path,
+                json.dumps(run.inputs),
+                json.dumps(run.options),
+                str(run.status),
+                run.created_at,
+                run.started_at,
+                run.updated_at,
+            ),
+        )
+
+    async def set_run_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        finished: bool = False,
+        spec: tuple[str, str] | None = None,
+    ) -> None:
+        now = time.time()
+        await self._c.count(
+            "UPDATE runs SET status=?, error=?, updated_at=?, finished_at=?,"
+            " started_at=COALESCE(started_at, ?) WHERE id=?",
+            (str(status), error, now, now if finished else None, now, run_id),
+        )
+        if status is RunStatus.RUNNING:
+            self.made_ready += 1  # a resumed or approved run may have ready work
+        if spec is not None:
+            await self._c.count(
+                "UPDATE runs SET spec_hash=?, spec_source=? WHERE id=?", (*spec, run_id)
+            )
+
+    async def run_status(self, run_id: str) -> RunStatus:
+        rows = await self._c.rows("SELECT status FROM runs WHERE id=?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"no run {run_id!r}")
+        return RunStatus(rows[0][0])
+
+    async def lock_run(self, run_id: str) -> RunStatus:
+        """The run's status, locking its row until commit so deciders take turns."""
+        rows = await self._c.rows(
+            f"SELECT status FROM runs WHERE id=?{self._d.lock_row}", (run_id,)
+        )
+        if not rows:
+            raise NotFoundError(f"no run {run_id!r}")
+        return RunStatus(rows[0][0])
+
+    # -- attempts --------------------------------------------------------------------------
+
+    async def insert_attempts(self, attempts: Sequence[NewAttempt]) -> None:
+        if not attempts:
+            return
+        now = time.time()
+        await self._c.many(
+            "INSERT INTO attempts (run_id, step_id, item, number, try, state, reason, waiting_on,"
+            " not_before, created_at, ready_at, payload, labels)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    a.run_id,
+                    a.step_id,
+                    a.item,
+                    a.number,
+                    a.try_,
+                    str(a.state),
+                    a.reason,
+                    a.waiting_on,
+                    a.not_before,
+                    now,
+                    now if a.state is A.READY else None,
+                    a.payload,
+                    a.labels,
+                )
+                for a in attempts
+            ],
+        )
+        self.made_ready += sum(1 for a in attempts if a.state is A.READY)
+
+    async def transition(
+        self,
+        attempt_id: int,
+        old: AttemptState,
+        new: AttemptState,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        check_attempt(old, new)
+        now = time.time()
+        sql = (
+            "UPDATE attempts SET state=?, reason=COALESCE(?, reason), error=?,"
+            " started_at=COALESCE(?, started_at), finished_at=COALESCE(?, finished_at)"
+            " WHERE id=? AND state=?"
+        )
+        args: tuple[Any, ...] = (
+            str(new),
+            reason,
+            error,
+            now if new is A.RUNNING else None,
+            now if new.finished else None,
+            attempt_id,
+            str(old),
+        )
+        if worker_id is not None:
+            sql += " AND worker_id=?"
+            args += (worker_id,)
+        if await self._c.count(sql, args) != 1:
+            raise IllegalTransition(
+                f"attempt {attempt_id} is no longer {old} (or not held by {worker_id}); "
+                f"refusing {old} -> {new}"
+            )
+
+    async def supersede(self, attempt_ids: Collection[int]) -> None:
+        if attempt_ids:
+            await self._c.count(
+                f"UPDATE attempts SET superseded=1 WHERE id IN ({marks(attempt_ids)})",
+                tuple(attempt_ids),
+            )
+
+    async def reopen(self, attempt_ids: Collection[int], reason: str) -> None:
+        """Supersede finished or abandoned attempts, each by a ready successor."""
+        if not attempt_ids:
+            return
+        ids = tuple(attempt_ids)
+        await self.supersede(ids)
+        now = time.time()
+        await self._c.count(
+            "INSERT INTO attempts (run_id, step_id, item, number, try, state, reason, waiting_on,"
+            " not_before, created_at, ready_at, labels)"
+            " SELECT run_id, step_id, item, number+1, 1, 'ready', ?, 0, 0, ?, ?, labels"
+            f" FROM attempts WHERE id IN ({marks(ids)})",
+            (reason, now, now, *ids),
+        )
+        self.made_ready += len(ids)
+
+    async def release(self, run_id: str, step_ids: Collection[str]) -> None:
+        ids = tuple(step_ids)
+        if not ids:
+            return
+        rows = await self._c.rows(
+            "UPDATE attempts SET waiting_on=waiting_on-1,"
+            " ready_at=CASE WHEN waiting_on<=1 THEN ? ELSE ready_at END,"
+            " state=CASE WHEN waiting_on<=1 THEN 'ready' ELSE state END"
+            f" WHERE run_id=? AND step_id IN ({marks(ids)}) AND item=-1 AND superseded=0"
+            " AND state='pending' RETURNING state",
+            (time.time(), run_id, *ids),
+        )
+        self.made_ready += sum(1 for r in rows if r[0] == "ready")
+
+    async def skip_pending(self, run_id: str, step_ids: Collection[str], reason: str) -> list[str]:
+        ids = tuple(step_ids)
+        if not ids:
+            return []
+        rows = await self._c.rows(
+            "UPDATE attempts SET state='skipped', reason=?, finished_at=?"
+            f" WHERE run_id=? AND step_id IN ({marks(ids)}) AND item=-1 AND superseded=0"
+            " AND state='pending' RETURNING step_id",
+            (reason, time.time(), run_id, *ids),
+        )
+        return [r[0] for r in rows]
+
+    async def claim(
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        now: float,
+        lease_until: float,
+        run_id: str | None = None,
+        start: Collection[str] = (),
+        labels: Collection[str] | None = None,
+    ) -> list[AttemptRecord]:
+        if limit <= 0:
+            return []
+        where = "a.state='ready' AND a.not_before<=?"
+        args: list[Any] = [now]
+        if run_id is not None:
+            where += " AND a.run_id=?"
+            args.append(run_id)
+        if labels is not None:
+            where += f" AND a.labels IN ({marks(labels)})"
+            args.extend(labels)
+        # Lease (one statement, RETURNING the rows), then start the ones the caller
+        # starts at once; both land in the caller's transaction.
+        leased = [
+            attempt_from_row(r)
+            for r in await self._c.rows(
+                "UPDATE attempts SET state='leased', worker_id=?, lease_expires=?"
+                " WHERE id IN (SELECT a.id FROM attempts a JOIN runs r ON r.id=a.run_id"
+                f" WHERE {where} AND r.status='running' ORDER BY a.id LIMIT ?{self._d.skip_locked})"
+                f" RETURNING {ATTEMPT_COLUMNS}",
+                (worker_id, lease_until, *args, limit),
+            )
+        ]
+        self.claimed_all = len(leased) < limit
+        starting = [a.id for a in leased if a.step_id in start]
+        if starting:
+            await self._c.count(
+                "UPDATE attempts SET state='running', started_at=?"
+                f" WHERE id IN ({marks(starting)})",
+                (now, *starting),
+            )
+            leased = [
+                replace(a, state=A.RUNNING, started_at=now) if a.step_id in start else a
+                for a in leased
+            ]
+        leased.sort(key=lambda a: a.id)
+        return leased
+
+    async def reap_expired(self, now: float, *, limit: int = 500) -> list[AttemptRecord]:
+        """Abandon attempts whose lease ran out and reopen each as ``lease_expired``.
+
+        A late result from the old holder is then refused: its attempt is no
+        longer ``running`` (the attempt id is the fencing token).
+        """
+        expired = [
+            attempt_from_row(r)
+            for r in await self._c.rows(
+                "UPDATE attempts SET state='abandoned', reason='lease expired', finished_at=?"
+                " WHERE id IN (SELECT a.id FROM attempts a WHERE a.state IN ('leased','running')"
+                " AND a.worker_id IS NOT NULL AND a.lease_expires<?"
+                f" ORDER BY a.id LIMIT ?{self._d.skip_locked})"
+                " AND state IN ('leased','running')"
+                f" RETURNING {ATTEMPT_COLUMNS}",
+                (now, now, limit),
+            )
+        ]
+        await self.reopen([a.id for a in expired], "lease_expired")
+        return expired
+
+    async def current_attempt(self, run_id: str, step_id: str, item: int) -> AttemptRecord | None:
+        rows = await self._c.rows(
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id=? AND step_id=? AND item=?"
+            " AND superseded=0 ORDER BY id DESC LIMIT 1",
+            (run_id, step_id, item),
+        )
+        return attempt_from_row(rows[0]) if rows else None
+
+    async def expand(self, attempt_id: int, items: int) -> None:
+        # The parent now waits for its items; it holds no worker and no lease.
+        await self._c.count(
+            "UPDATE attempts SET waiting_on=?, worker_id=NULL, lease_expires=NULL WHERE id=?",
+            (items, attempt_id),
+        )
+
+    async def item_payload(self, run_id: str, step_id: str, item: int) -> str | None:
+        rows = await self._c.rows(
+            "SELECT payload FROM attempts WHERE run_id=? AND step_id=? AND item=?"
+            " AND payload IS NOT NULL LIMIT 1",
+            (run_id, step_id, item),
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def decrement_waiting(self, attempt_id: int) -> int:
+        rows = await self._c.rows(
+            "UPDATE attempts SET waiting_on=waiting_on-1 WHERE id=? RETURNING waiting_on",
+            (attempt_id,),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def node_states(self, run_id: str, step_ids: Collection[str]) -> dict[str, AttemptState]:
+        ids = tuple(step_ids)
+        if not ids:
+            return {}
+        rows = await self._c.rows(
+            f"SELECT step_id, state FROM attempts WHERE run_id=? AND step_id IN ({marks(ids)})"
+            " AND item=-1 AND superseded=0",
+            (run_id, *ids),
+        )
+        return {r[0]: AttemptState(r[1]) for r in rows}
+
+    async def current_attempts(self, run_id: str) -> list[AttemptRecord]:
+        rows = await self._c.rows(
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id=? AND superseded=0 ORDER BY id",
+            (run_id,),
+        )
+        return [attempt_from_row(r) for r in rows]
