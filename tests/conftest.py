@@ -1,15 +1,33 @@
-"""Shared fixtures: real SQLite files under tmp_path, pipelines written to disk."""
+"""Shared fixtures: real SQLite files and PostgreSQL schemas, pipelines written to disk."""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from pgtools import fresh_schema
 from runwright.settings import Settings
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh, empty schema (fails in CI if the server is missing)."""
+    with fresh_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on both databases: a SQLite file, then a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield str(tmp_path / ".runwright" / "runwright.db")
+    else:
+        with fresh_schema() as url:
+            yield url
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from runwright.api.results import RunDetails, RunResult, summarise
 from runwright.engine.approvals import decide
 from runwright.engine.commit import Committer
 from runwright.engine.context import RunContext
-from runwright.engine.lifecycle import cancel_in_tx, create_run
+from runwright.engine.lifecycle import cancel_in_tx, create_run, create_run_in_tx
 from runwright.engine.plan import Plan, build_plan
 from runwright.engine.recovery import check_not_busy, reconcile
 from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
@@ -30,7 +30,7 @@ from runwright.spec.inputs import resolve_inputs
 from runwright.spec.loader import LoadedSpec, load_spec, parse_spec
 from runwright.states import RunStatus
 from runwright.store import open_store
-from runwright.store.base import Store
+from runwright.store.base import Store, Transaction
 from runwright.store.records import CacheStats, RunRecord
 
 Notify = Callable[[str], None]
@@ -94,23 +94,10 @@ class Session:
         on_run: Callable[[RunRecord], None] | None = None,
     ) -> RunResult:
         """Validate, record and execute a pipeline run in-process."""
-        loaded = self.load(path)
-        plan = build_plan(loaded.pipeline, self.registry)
-        resolved = resolve_inputs(loaded.pipeline, inputs or {}, strings=inputs_are_strings)
-        spec_path = str(Path(path).resolve())
-        options: dict[str, Any] = {"no_cache": no_cache}
-        if workspace is not None:
-            options["workspace"] = str(Path(workspace).resolve())
-        run = await create_run(
-            self.store,
-            plan=plan,
-            spec_hash=loaded.spec_hash,
-            spec_source=loaded.source,
-            spec_path=spec_path,
-            inputs=resolved,
-            options=options,
-            redacted_inputs=json.loads(self.redactor.redact(json.dumps(resolved))),
+        plan, fields = self._prepare(
+            path, inputs, strings=inputs_are_strings, no_cache=no_cache, workspace=workspace
         )
+        run = await create_run(self.store, plan=plan, **fields)
         if on_run is not None:
             on_run(run)
         if detach:
@@ -118,6 +105,45 @@ class Session:
         return await self._drive(
             run, plan, concurrency=concurrency, handle_signals=handle_signals, notify=notify
         )
+
+    def _prepare(
+        self,
+        path: str | Path,
+        inputs: Mapping[str, Any] | None,
+        *,
+        strings: bool,
+        no_cache: bool = False,
+        workspace: str | Path | None = None,
+    ) -> tuple[Plan, dict[str, Any]]:
+        loaded = self.load(path)
+        plan = build_plan(loaded.pipeline, self.registry)
+        resolved = resolve_inputs(loaded.pipeline, inputs or {}, strings=strings)
+        options: dict[str, Any] = {"no_cache": no_cache}
+        if workspace is not None:
+            options["workspace"] = str(Path(workspace).resolve())
+        return plan, {
+            "spec_hash": loaded.spec_hash,
+            "spec_source": loaded.source,
+            "spec_path": str(Path(path).resolve()),
+            "inputs": resolved,
+            "options": options,
+            "redacted_inputs": json.loads(self.redactor.redact(json.dumps(resolved))),
+        }
+
+    async def create_run_in_tx(
+        self,
+        tx: Transaction,
+        path: str | Path,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        inputs_are_strings: bool = False,
+    ) -> RunRecord:
+        """Validate a pipeline and record a run of it inside the caller's transaction.
+
+        The run is left for workers to execute (a schedule fire commits this way).
+        """
+        plan, fields = self._prepare(path, inputs, strings=inputs_are_strings)
+        return await create_run_in_tx(tx, plan=plan, **fields)
 
     async def resume(
         self,

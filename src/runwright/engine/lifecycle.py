@@ -54,6 +54,31 @@ async def create_run(
     redacted_inputs: dict[str, Any],
 ) -> RunRecord:
     """Insert a run, its first attempts and ``run.started`` in one transaction."""
+    async with store.transaction() as tx:
+        return await create_run_in_tx(
+            tx,
+            plan=plan,
+            spec_hash=spec_hash,
+            spec_source=spec_source,
+            spec_path=spec_path,
+            inputs=inputs,
+            options=options,
+            redacted_inputs=redacted_inputs,
+        )
+
+
+async def create_run_in_tx(
+    tx: Transaction,
+    *,
+    plan: Plan,
+    spec_hash: str,
+    spec_source: str,
+    spec_path: str | None,
+    inputs: dict[str, Any],
+    options: dict[str, Any],
+    redacted_inputs: dict[str, Any],
+) -> RunRecord:
+    """:func:`create_run` inside the caller's transaction (a schedule fire commits with it)."""
     now = time.time()
     run = RunRecord(
         id=new_run_id(),
@@ -68,24 +93,23 @@ async def create_run(
         options=options,
         started_at=now,
     )
-    async with store.transaction() as tx:
-        await tx.insert_run(run)
-        await tx.insert_attempts(initial_attempts(run.id, plan, plan.order))
-        await tx.add_events(
-            [
-                Event(
-                    EventType.RUN_STARTED,
-                    run.id,
-                    data={
-                        "pipeline": plan.pipeline.name,
-                        "spec_hash": spec_hash,
-                        "inputs": redacted_inputs,
-                        "steps": len(plan.steps),
-                        "pid": os.getpid(),
-                    },
-                )
-            ]
-        )
+    await tx.insert_run(run)
+    await tx.insert_attempts(initial_attempts(run.id, plan, plan.order))
+    await tx.add_events(
+        [
+            Event(
+                EventType.RUN_STARTED,
+                run.id,
+                data={
+                    "pipeline": plan.pipeline.name,
+                    "spec_hash": spec_hash,
+                    "inputs": redacted_inputs,
+                    "steps": len(plan.steps),
+                    "pid": os.getpid(),
+                },
+            )
+        ]
+    )
     return run
 
 

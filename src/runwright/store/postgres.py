@@ -100,7 +100,7 @@ class PostgresStore(SqlStore):
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "application_name": "runwright"},
             open=False,
             timeout=CONNECT_TIMEOUT,
             name="runwright",
@@ -183,7 +183,9 @@ class PostgresStore(SqlStore):
         delay = 0.1
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, application_name="runwright"
+                ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.1
                     self._wake.set()  # work may have arrived while we were not listening
