@@ -22,6 +22,7 @@ class EventType(StrEnum):
     STEP_SKIPPED = "step.skipped"
     STEP_WAITING = "step.waiting"
     STEP_LOG = "step.log"
+    STEP_LEASE_EXPIRED = "step.lease_expired"
     CACHE_HIT = "cache.hit"
     CACHE_MISS = "cache.miss"
     FILE_WRITTEN = "file.written"

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from runwright.api.results import RunDetails, RunResult, summarise
+from runwright.api.waiting import wait_for_run
 from runwright.engine.approvals import decide
 from runwright.engine.commit import Committer
 from runwright.engine.context import RunContext
@@ -89,11 +90,17 @@ class Session:
         concurrency: int = DEFAULT_CONCURRENCY,
         workspace: str | Path | None = None,
         detach: bool = False,
+        local: bool | None = None,
         handle_signals: bool = False,
         notify: Notify = _quiet,
         on_run: Callable[[RunRecord], None] | None = None,
     ) -> RunResult:
-        """Validate, record and execute a pipeline run in-process."""
+        """Validate and record a pipeline run, then execute it.
+
+        ``detach`` only records it (workers pick it up). Otherwise it executes
+        in-process when ``local`` (the default on SQLite), or waits while
+        ``runwright worker`` processes execute it (the default on PostgreSQL).
+        """
         plan, fields = self._prepare(
             path, inputs, strings=inputs_are_strings, no_cache=no_cache, workspace=workspace
         )
@@ -102,8 +109,8 @@ class Session:
             on_run(run)
         if detach:
             return RunResult(run.id, run.status)
-        return await self._drive(
-            run, plan, concurrency=concurrency, handle_signals=handle_signals, notify=notify
+        return await self._execute(
+            run, plan, local, concurrency=concurrency, handle_signals=handle_signals, notify=notify
         )
 
     def _prepare(
@@ -151,6 +158,7 @@ class Session:
         *,
         accept_changes: bool = False,
         concurrency: int = DEFAULT_CONCURRENCY,
+        local: bool | None = None,
         handle_signals: bool = False,
         notify: Notify = _quiet,
         on_run: Callable[[RunRecord], None] | None = None,
@@ -175,9 +183,10 @@ class Session:
             )
         if on_run is not None:
             on_run(run)
-        result = await self._drive(
+        result = await self._execute(
             await self.store.get_run(run.id),
             plan,
+            local,
             concurrency=concurrency,
             handle_signals=handle_signals,
             notify=notify,
@@ -200,11 +209,34 @@ class Session:
             return current, []
         return current, diff_specs(pinned.pipeline, current.pipeline) or ["the spec changed"]
 
-    async def _drive(
-        self, run: RunRecord, plan: Plan, *, concurrency: int, handle_signals: bool, notify: Notify
+    @property
+    def distributed(self) -> bool:
+        """Whether runs are executed by separate worker processes by default (PostgreSQL)."""
+        return self.settings.database_url.startswith(("postgresql://", "postgres://"))
+
+    async def _execute(
+        self,
+        run: RunRecord,
+        plan: Plan,
+        local: bool | None,
+        *,
+        concurrency: int,
+        handle_signals: bool,
+        notify: Notify,
     ) -> RunResult:
+        if local if local is not None else not self.distributed:
+            return await self._drive(
+                run, plan, concurrency=concurrency, handle_signals=handle_signals, notify=notify
+            )
+        return await wait_for_run(self.store, run.id, notify=notify)
+
+    def run_context(self, run: RunRecord, plan: Plan | None = None) -> RunContext:
+        """What a worker needs to execute attempts of ``run`` (plan from its pinned spec)."""
+        if plan is None:
+            pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
+            plan = build_plan(pinned.pipeline, self.registry)
         pipeline_dir = Path(run.spec_path).parent if run.spec_path else self.settings.project_dir
-        rc = RunContext(
+        return RunContext(
             run_id=run.id,
             plan=plan,
             committer=Committer(plan, self.redactor),
@@ -214,6 +246,11 @@ class Session:
             workspace_root=Path(run.options.get("workspace") or pipeline_dir),
             no_cache=bool(run.options.get("no_cache")),
         )
+
+    async def _drive(
+        self, run: RunRecord, plan: Plan, *, concurrency: int, handle_signals: bool, notify: Notify
+    ) -> RunResult:
+        rc = self.run_context(run, plan)
         worker = Worker(self.store, concurrency=concurrency)
         await worker.start()
         try:
@@ -251,6 +288,7 @@ class Session:
         note: str | None = None,
         continue_run: bool = True,
         concurrency: int = DEFAULT_CONCURRENCY,
+        local: bool | None = None,
         handle_signals: bool = False,
         notify: Notify = _quiet,
     ) -> RunResult:
@@ -269,9 +307,10 @@ class Session:
             note=note,
         )
         if continue_run and was is RunStatus.WAITING and status is RunStatus.RUNNING:
-            return await self._drive(
+            return await self._execute(
                 await self.store.get_run(run.id),
                 plan,
+                local,
                 concurrency=concurrency,
                 handle_signals=handle_signals,
                 notify=notify,

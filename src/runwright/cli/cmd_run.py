@@ -23,6 +23,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object at th
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-c", min=1, help="Attempts executed at once.")
 ]
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Execute in this process even on PostgreSQL (default there: wait for workers).",
+    ),
+]
 
 
 def _inputs(pairs: list[str], file: Path | None) -> dict[str, Any]:
@@ -66,6 +73,9 @@ def _finish(result: RunResult, *, json_: bool, started: float | None = None) -> 
             f"  details: runwright show {result.run_id}   "
             f"retry the failed steps: runwright resume {result.run_id}"
         )
+    elif status is RunStatus.RUNNING:
+        out.print(f"run [bold]{result.run_id}[/] enqueued; `runwright worker` processes execute it")
+        out.print(f"  follow: runwright tail {result.run_id} --follow")
     else:
         out.print(f"run [bold]{result.run_id}[/] is {status}")
     raise typer.Exit(exits.BY_STATUS.get(status, exits.RUN_FAILED))
@@ -90,9 +100,12 @@ def run(
     detach: Annotated[
         bool,
         typer.Option(
-            "--detach", help="Only record the run; execute it later with `runwright resume`."
+            "--detach",
+            help="Only enqueue the run and print its id; `runwright worker` processes "
+            "execute it (or `runwright resume` here).",
         ),
     ] = False,
+    local: LocalOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Run a pipeline. Exit code 0 only if the run succeeded (10: waiting for approval)."""
@@ -110,6 +123,7 @@ def run(
                     concurrency=concurrency,
                     workspace=workspace,
                     detach=detach,
+                    local=True if local else None,
                     handle_signals=True,
                     notify=lambda m: err.print(m),
                     on_run=progress.on_run,
@@ -126,6 +140,7 @@ def resume(
         bool, typer.Option("--accept-changes", help="Resume even though the pipeline file changed.")
     ] = False,
     concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
+    local: LocalOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Resume a crashed, killed, failed or cancelled run: only unfinished work runs again."""
@@ -138,6 +153,7 @@ def resume(
                     run_id,
                     accept_changes=accept_changes,
                     concurrency=concurrency,
+                    local=True if local else None,
                     handle_signals=True,
                     notify=lambda m: err.print(m),
                     on_run=progress.on_run,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
+from contextlib import suppress
 from typing import TypeVar
 
 from rich.console import Group, RenderableType
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from runwright.api import Session
 from runwright.cli.output import err
+from runwright.errors import StoreUnavailable
 from runwright.events import Event, EventType
 from runwright.store.records import RunRecord
 
@@ -107,6 +109,8 @@ class RunProgress:
         with Live(self.render(), console=err, refresh_per_second=10, transient=True) as live:
             while not task.done():
                 await asyncio.wait([task], timeout=0.1)
-                await self.poll()
+                # A lost database is the work's to report (it retries); the bar just pauses.
+                with suppress(StoreUnavailable):
+                    await self.poll()
                 live.update(self.render())
         return await task

@@ -1,8 +1,10 @@
 """The worker loop: claim ready attempts, execute them, commit, repeat.
 
-Embedded mode is this same loop in-process on SQLite. A completion claims the
-next ready attempts in the same transaction that made them ready, so a chain
-of steps costs one commit per step.
+One loop, two ways to feed it. :meth:`Worker.drive` executes one run in-process
+(embedded mode, ``runwright run``); :meth:`Worker.serve` claims ready work of any
+run for as long as the process lives (``runwright worker``). A completion claims
+the next ready attempts of its run in the same transaction that made them ready,
+so a chain of steps costs one commit per step.
 """
 
 from __future__ import annotations
@@ -13,26 +15,35 @@ import os
 import socket
 import time
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
+from functools import partial
 
 from runwright.engine.attempt import execute, started_data
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.lifecycle import cancel_in_tx, reopen
-from runwright.errors import IllegalTransition
+from runwright.engine.reaper import reap
+from runwright.engine.resilience import retrying
+from runwright.engine.settle import settle
+from runwright.errors import IllegalTransition, RunwrightError, StoreError
 from runwright.events import Event, EventType, Level
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store, Transaction
-from runwright.store.records import NO_ITEM, AttemptRecord, WorkerRecord
+from runwright.store.records import AttemptRecord, WorkerRecord
+from runwright.store.sql import MAX_WORKER_LABELS, label_subsets
 
 log = logging.getLogger("runwright.worker")
 A = AttemptState
 DEFAULT_CONCURRENCY = 4
 DEFAULT_LEASE_SECONDS = 30.0
-#: How often an idle or busy worker looks for outside changes (cancel, approvals).
+#: How often a worker looks for outside changes (cancel, work made ready elsewhere).
 DEFAULT_POLL_INTERVAL = 0.25
+#: Run contexts (parsed spec, plan, output cache) a serving worker keeps.
+CONTEXT_CACHE_SIZE = 64
+#: Loads what a worker needs to execute attempts of a run it has not seen yet.
+ContextLoader = Callable[[str], Awaitable[RunContext]]
 
 
 class Worker:
@@ -45,24 +56,45 @@ class Worker:
         concurrency: int = DEFAULT_CONCURRENCY,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        labels: Collection[str] | None = None,
     ) -> None:
         self.store = store
         self.concurrency = max(1, concurrency)
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
+        if labels is not None and len(set(labels)) > MAX_WORKER_LABELS:
+            raise RunwrightError(f"a worker carries at most {MAX_WORKER_LABELS} labels")
+        #: None: claim whatever the run needs (in-process runs); else only these labels.
+        self.labels = sorted(set(labels)) if labels is not None else None
+        self._label_keys = label_subsets(self.labels) if self.labels is not None else None
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.state = "starting"
+        #: Attempts this worker is executing or has claimed: the leases it renews.
+        self.held: set[int] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}
         self._active = 0
         self._changed = asyncio.Event()
         self._stopping = False
+        self._serving = False
         self._heartbeat: asyncio.Task[None] | None = None
+        self._contexts: OrderedDict[str, RunContext] = OrderedDict()
+
+    # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         now = time.time()
-        await self.store.register_worker(
-            WorkerRecord(
-                self.id, socket.gethostname(), os.getpid(), "active", self.concurrency, [], now, now
-            )
+        record = WorkerRecord(
+            self.id,
+            socket.gethostname(),
+            os.getpid(),
+            self.state,
+            self.concurrency,
+            list(self.labels or []),
+            now,
+            now,
+        )
+        await retrying(
+            self.store, "register this worker", lambda: self.store.register_worker(record)
         )
         self._heartbeat = asyncio.create_task(self._beat())
 
@@ -71,16 +103,46 @@ class Worker:
             self._heartbeat.cancel()
             with suppress(asyncio.CancelledError):
                 await self._heartbeat
-        await self.store.set_worker_state(self.id, "stopped")
+        self.state = "stopped"
+        try:
+            await self.store.set_worker_state(self.id, "stopped")
+        except StoreError as exc:  # the heartbeat stops either way; others will see `lost`
+            log.warning("could not record that worker %s stopped: %s", self.id, exc)
+
+    async def _set_state(self, state: str) -> None:
+        self.state = state
+        await retrying(
+            self.store, f"record state {state}", lambda: self.store.set_worker_state(self.id, state)
+        )
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             now = time.time()
-            await self.store.heartbeat(self.id, now=now, lease_until=now + self.lease_seconds)
+            held = set(self.held)
+            stored = await retrying(
+                self.store,
+                "renew leases",
+                partial(
+                    self.store.heartbeat,
+                    self.id,
+                    now=now,
+                    lease_until=now + self.lease_seconds,
+                    attempt_ids=held,
+                ),
+            )
+            if stored == "draining" and not self._stopping:
+                log.info("worker %s: drain requested; finishing in-flight work", self.id)
+                self.request_stop(immediate=False)
+            if self._serving:
+                await retrying(
+                    self.store,
+                    "expire stale leases",
+                    lambda: reap(self.store, lease_seconds=self.lease_seconds),
+                )
 
     def request_stop(self, *, immediate: bool) -> None:
-        """Stop claiming; with ``immediate``, also cancel in-flight attempts."""
+        """Stop claiming (drain); with ``immediate``, also cancel in-flight attempts."""
         self._stopping = True
         if immediate:
             for task in list(self._tasks):
@@ -88,6 +150,16 @@ class Worker:
         self._changed.set()
 
     # -- claiming -------------------------------------------------------------------------
+
+    def _took(self, claimed: list[AttemptRecord]) -> None:
+        # Counted only after the claiming transaction committed: a retried commit
+        # must not count its claims twice.
+        self._active += len(claimed)
+        self.held.update(a.id for a in claimed)
+
+    def _released(self, a: AttemptRecord) -> None:
+        self._active -= 1
+        self.held.discard(a.id)
 
     async def _claim_in(self, tx: Transaction, rc: RunContext, limit: int) -> list[AttemptRecord]:
         if self._stopping or limit <= 0:
@@ -100,6 +172,7 @@ class Worker:
             lease_until=now + self.lease_seconds,
             run_id=rc.run_id,
             start=rc.plan.direct_start,
+            labels=self._label_keys,
         )
         started = [
             attempt_event(a, EventType.STEP_STARTED, started_data(rc, a))
@@ -108,15 +181,28 @@ class Worker:
         ]
         if started:
             await tx.add_events(started)
-        self._active += len(claimed)
         return claimed
+
+    async def _claim_run(self, rc: RunContext, limit: int) -> list[AttemptRecord]:
+        async def once() -> list[AttemptRecord]:
+            async with self.store.transaction() as tx:
+                claimed = await self._claim_in(tx, rc, limit)
+            self._took(claimed)
+            return claimed
+
+        return await retrying(self.store, "claim work", once)
 
     def _finisher(self, rc: RunContext) -> Callable[..., Awaitable[list[AttemptRecord]]]:
         async def finish(write: Callable[[Transaction], Awaitable[None]]) -> list[AttemptRecord]:
-            async with self.store.transaction() as tx:
-                await write(tx)
-                # This attempt's slot frees as it commits, so it may claim one more.
-                return await self._claim_in(tx, rc, self.concurrency - self._active + 1)
+            async def once() -> list[AttemptRecord]:
+                async with self.store.transaction() as tx:
+                    await write(tx)
+                    # This attempt's slot frees as it commits, so it may claim one more.
+                    claimed = await self._claim_in(tx, rc, self.concurrency - self._active + 1)
+                self._took(claimed)
+                return claimed
+
+            return await retrying(self.store, "commit a step result", once)
 
         return finish
 
@@ -124,11 +210,11 @@ class Worker:
 
     def _spawn(self, rc: RunContext, a: AttemptRecord) -> None:
         task = asyncio.create_task(self._chain(rc, a))
-        self._tasks.add(task)
+        self._tasks[task] = rc.run_id
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         self._changed.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("attempt task crashed", exc_info=task.exception())
@@ -147,33 +233,38 @@ class Worker:
                     extra={"event": "attempt.fenced", "run_id": rc.run_id},
                 )
                 claimed = []
-            except asyncio.CancelledError:
-                self._active -= 1
-                raise
-            self._active -= 1
+            finally:
+                self._released(a)
             for extra in claimed[1:]:
                 self._spawn(rc, extra)
             a = claimed[0] if claimed else None
             if self._stopping and a is not None:
                 # Stopping: hand claimed-but-unstarted attempts back.
-                await self._unclaim(rc, [a])
+                await self._unclaim([a])
                 a = None
+        if self._serving and list(self._tasks.values()).count(rc.run_id) <= 1:
+            await retrying(self.store, "settle a run", lambda: self._settle_once(rc))
 
-    async def _unclaim(self, rc: RunContext, attempts: list[AttemptRecord]) -> None:
+    async def _settle_once(self, rc: RunContext) -> RunStatus | float:
         async with self.store.transaction() as tx:
-            for a in attempts:
-                await tx.transition(a.id, a.state, A.ABANDONED, reason="worker stopping")
-                await tx.supersede([a.id])
-            await reopen(tx, attempts, reason="resumed")
-        self._active -= len(attempts)
+            return await settle(tx, rc, poll_interval=self.poll_interval)
 
-    # -- driving a run --------------------------------------------------------------------
+    async def _unclaim(self, attempts: list[AttemptRecord]) -> None:
+        async def once() -> None:
+            async with self.store.transaction() as tx:
+                for a in attempts:
+                    await tx.transition(a.id, a.state, A.ABANDONED, reason="worker stopping")
+                await reopen(tx, attempts, reason="resumed")
+
+        await retrying(self.store, "hand back unstarted work", once)
+        for a in attempts:
+            self._released(a)
+
+    # -- driving one run (in-process) ----------------------------------------------------
 
     async def drive(self, rc: RunContext) -> RunStatus:
         """Execute ``rc``'s run until it finishes, waits for approval, or is cancelled."""
-        async with self.store.transaction() as tx:
-            claimed = await self._claim_in(tx, rc, self.concurrency)
-        for a in claimed:
+        for a in await self._claim_run(rc, self.concurrency):
             self._spawn(rc, a)
         next_check = time.monotonic() + self.poll_interval
         while True:
@@ -188,27 +279,19 @@ class Worker:
                 continue
             if self._stopping:
                 return await self._interrupted(rc)
-            outcome = await self._settle(rc)
+            outcome = await retrying(self.store, "settle the run", lambda: self._settle_once(rc))
             if isinstance(outcome, RunStatus):
                 return outcome
-            await self._idle_wait(outcome)
+            await self._wait(None, outcome)
             await self._poll(rc)
-
-    async def _idle_wait(self, seconds: float) -> None:
-        self._changed.clear()
-        with suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._changed.wait()
 
     async def _poll(self, rc: RunContext) -> None:
         """Notice outside changes: a cancel, or work made ready by another process."""
-        async with self.store.transaction() as tx:
-            status = await tx.run_status(rc.run_id)
-            if status is RunStatus.CANCELLED:
-                self.request_stop(immediate=True)
-                return
-            claimed = await self._claim_in(tx, rc, self.concurrency - self._active)
-        for a in claimed:
+        status = await retrying(self.store, "read the run", lambda: self.store.get_run(rc.run_id))
+        if status.status is RunStatus.CANCELLED:
+            self.request_stop(immediate=True)
+            return
+        for a in await self._claim_run(rc, self.concurrency - self._active):
             self._spawn(rc, a)
 
     async def _interrupted(self, rc: RunContext) -> RunStatus:
@@ -219,50 +302,108 @@ class Worker:
                 return RunStatus.CANCELLED
             return status
 
-    async def _settle(self, rc: RunContext) -> RunStatus | float:
-        """Nothing in flight here: decide whether the run is done, waiting, or has more work.
+    async def _wait(self, signal: asyncio.Event | None, timeout: float) -> None:
+        """Sleep until a slot frees, another process signals work, or ``timeout`` passes."""
+        waiters = [asyncio.ensure_future(self._changed.wait())]
+        if signal is not None:
+            waiters.append(asyncio.ensure_future(signal.wait()))
+        _, pending = await asyncio.wait(
+            waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        for p in pending:
+            p.cancel()
+        self._changed.clear()
 
-        Returns the final (or waiting) status, or how long to wait before looking again.
-        """
+    # -- serving any run (runwright worker) ----------------------------------------------
+
+    async def serve(self, contexts: ContextLoader) -> None:
+        """Claim and execute ready attempts of any run until asked to stop, then drain."""
+        self._serving = True
+        signal = self.store.work_signal()
+        await self._set_state("active")
+        next_check = time.monotonic() + self.poll_interval
+        while not self._stopping:
+            free = self.concurrency - self._active
+            if free > 0:
+                if signal is not None:
+                    signal.clear()
+                for a in await retrying(self.store, "claim work", partial(self._claim_any, free)):
+                    rc = await self._context(a, contexts)
+                    if rc is not None:
+                        self._spawn(rc, a)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + self.poll_interval
+                await self._stop_cancelled_runs()
+            if self._active < self.concurrency or not self._tasks:
+                await self._wait(signal, self.poll_interval)
+            else:
+                await self._wait(None, self.poll_interval)
+        await self._set_state("draining")
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def _claim_any(self, limit: int) -> list[AttemptRecord]:
+        now = time.time()
         async with self.store.transaction() as tx:
-            status = await tx.run_status(rc.run_id)
-            if status is not RunStatus.RUNNING:
-                return status
-            current = await tx.current_attempts(rc.run_id)
-            states = Counter(a.state for a in current)
-            now = time.time()
-            ready = [a.not_before for a in current if a.state is A.READY]
-            if ready:
-                return max(0.0, min(min(ready) - now, self.poll_interval))
-            in_flight = [
-                a
-                for a in current
-                if a.state in (A.LEASED, A.RUNNING)
-                and not (a.item == NO_ITEM and a.worker_id is None)
-            ]
-            if in_flight:
-                return self.poll_interval  # another worker holds them
-            if states[A.WAITING]:
-                waiting = sorted({a.step_id for a in current if a.state is A.WAITING})
-                await tx.set_run_status(rc.run_id, RunStatus.WAITING)
-                await tx.add_events(
-                    [Event(EventType.RUN_WAITING, rc.run_id, data={"steps": waiting})]
-                )
-                return RunStatus.WAITING
-            if states[A.PENDING] or states[A.RUNNING]:
-                stuck = sorted({a.step_id for a in current if not a.state.finished})
-                await rc.committer.fail_run(tx, rc.run_id, f"run cannot progress: {stuck}")
-                return RunStatus.FAILED
-            started = (await self.store.get_run(rc.run_id)).started_at or now
-            await tx.set_run_status(rc.run_id, RunStatus.SUCCEEDED, finished=True)
-            await tx.add_events(
-                [
-                    Event(
-                        EventType.RUN_SUCCEEDED,
-                        rc.run_id,
-                        level=Level.INFO,
-                        data={"duration": round(now - started, 3), "steps": len(rc.plan.steps)},
-                    )
-                ]
+            claimed = await tx.claim(
+                worker_id=self.id,
+                limit=limit,
+                now=now,
+                lease_until=now + self.lease_seconds,
+                labels=self._label_keys,
             )
-            return RunStatus.SUCCEEDED
+        self._took(claimed)
+        return claimed
+
+    async def _context(self, a: AttemptRecord, contexts: ContextLoader) -> RunContext | None:
+        rc = self._contexts.get(a.run_id)
+        if rc is not None:
+            self._contexts.move_to_end(a.run_id)
+            return rc
+        try:
+            rc = await contexts(a.run_id)
+        except RunwrightError as exc:
+            # This run cannot execute anywhere (its pinned spec no longer loads): fail it
+            # rather than hand the attempt from worker to worker for ever.
+            await self._fail_unloadable(a, str(exc))
+            return None
+        self._contexts[a.run_id] = rc
+        if len(self._contexts) > CONTEXT_CACHE_SIZE:
+            self._contexts.popitem(last=False)
+        return rc
+
+    async def _fail_unloadable(self, a: AttemptRecord, error: str) -> None:
+        message = f"cannot load the run's pipeline on worker {self.id}: {error}"
+        log.error(message, extra={"run_id": a.run_id})
+
+        async def once() -> None:
+            async with self.store.transaction() as tx:
+                await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=self.id)
+                await tx.transition(a.id, A.RUNNING, A.FAILED, error=message, worker_id=self.id)
+                if await tx.lock_run(a.run_id) in (RunStatus.RUNNING, RunStatus.WAITING):
+                    await tx.set_run_status(
+                        a.run_id, RunStatus.FAILED, error=message, finished=True
+                    )
+                    await tx.add_events(
+                        [
+                            Event(
+                                EventType.RUN_FAILED,
+                                a.run_id,
+                                level=Level.ERROR,
+                                data={"error": message},
+                            )
+                        ]
+                    )
+
+        try:
+            await retrying(self.store, "fail an unloadable run", once)
+        finally:
+            self._released(a)
+
+    async def _stop_cancelled_runs(self) -> None:
+        for run_id in set(self._tasks.values()):
+            run = await retrying(self.store, "read a run", partial(self.store.get_run, run_id))
+            if run.status is RunStatus.CANCELLED:
+                for task, owner in list(self._tasks.items()):
+                    if owner == run_id:
+                        task.cancel()

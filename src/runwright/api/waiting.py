@@ -1,0 +1,54 @@
+"""Waiting while workers elsewhere execute a run (PostgreSQL, or `run --detach` + workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from functools import partial
+
+from runwright.api.results import RunResult
+from runwright.engine.resilience import retrying
+from runwright.engine.worker import DEFAULT_LEASE_SECONDS
+from runwright.states import RunStatus
+from runwright.store.base import Store
+
+Notify = Callable[[str], None]
+
+
+async def live_workers(store: Store, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> int:
+    now = time.time()
+    return sum(
+        1
+        for w in (await store.workers()).values()
+        if w.state in ("starting", "active") and now - w.heartbeat_at < lease_seconds
+    )
+
+
+async def wait_for_run(
+    store: Store, run_id: str, *, notify: Notify = lambda _: None, poll: float = 0.2
+) -> RunResult:
+    """Wait while workers execute a run, until it finishes or waits for approval."""
+    if not await live_workers(store):
+        notify(
+            "no live worker is connected to this database; the run is queued until one "
+            "starts (`runwright worker`)"
+        )
+    while True:
+        run = await retrying(store, "read the run", partial(store.get_run, run_id))
+        if run.status.finished or run.status is RunStatus.WAITING:
+            waiting: list[str] = []
+            if run.status is RunStatus.WAITING:
+                waiting = sorted(
+                    {
+                        a.step_id
+                        for a in await retrying(
+                            store,
+                            "read the run",
+                            partial(store.attempts, run.id, include_superseded=False),
+                        )
+                        if str(a.state) == "waiting"
+                    }
+                )
+            return RunResult(run.id, run.status, run.error, waiting_for=waiting)
+        await asyncio.sleep(poll)

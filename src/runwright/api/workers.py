@@ -1,0 +1,105 @@
+"""Workers through the API: serve (``runwright worker``), list, drain, wait for a run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+from contextlib import nullcontext, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from runwright.api.session import Session
+from runwright.engine.context import RunContext
+from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
+from runwright.signals import interrupts
+from runwright.store.records import AttemptRecord, WorkerRecord
+
+Notify = Callable[[str], None]
+LIVE = ("starting", "active", "draining")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerView:
+    """A worker as stored, with the attempts it holds right now."""
+
+    worker: WorkerRecord
+    attempts: list[AttemptRecord]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.worker.to_json(),
+            "attempts": [
+                {
+                    "run_id": a.run_id,
+                    "step_id": a.step_id,
+                    "item": a.item_or_none,
+                    "attempt": a.number,
+                    "state": str(a.state),
+                    "lease_expires": a.lease_expires,
+                }
+                for a in self.attempts
+            ],
+        }
+
+
+async def serve(
+    session: Session,
+    *,
+    concurrency: int,
+    labels: Collection[str] = (),
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    scheduler: bool = True,
+    handle_signals: bool = False,
+    notify: Notify = lambda _: None,
+    on_start: Callable[[Worker], None] | None = None,
+) -> Worker:
+    """Run a worker until it is told to stop (SIGTERM, Ctrl-C or ``worker drain``).
+
+    The first stop request drains (in-flight attempts finish, nothing new is
+    claimed); a second one cancels in-flight attempts. With ``scheduler``, this
+    worker also fires due schedules (any number of workers may).
+    """
+    worker = Worker(
+        session.store, concurrency=concurrency, lease_seconds=lease_seconds, labels=labels
+    )
+
+    async def load(run_id: str) -> RunContext:
+        return session.run_context(await session.store.get_run(run_id))
+
+    await worker.start()
+    if on_start is not None:
+        on_start(worker)
+    stopping = asyncio.Event()
+    schedules: asyncio.Task[None] | None = None
+    if scheduler:
+        from runwright.schedule.scheduler import run_scheduler
+
+        schedules = asyncio.create_task(run_scheduler(session, stopping))
+    try:
+        with interrupts(worker, notify) if handle_signals else nullcontext():
+            await worker.serve(load)
+    finally:
+        stopping.set()
+        if schedules is not None:
+            schedules.cancel()
+            with suppress(asyncio.CancelledError):
+                await schedules
+        await worker.stop()
+    return worker
+
+
+async def list_workers(session: Session, *, include_stopped: bool = True) -> list[WorkerView]:
+    """Every worker the database knows, with the attempts each holds."""
+    held: dict[str, list[AttemptRecord]] = {}
+    for a in await session.store.held_attempts():
+        held.setdefault(a.worker_id or "", []).append(a)
+    return [
+        WorkerView(w, held.get(w.id, []))
+        for w in (await session.store.workers()).values()
+        if include_stopped or w.state in LIVE
+    ]
+
+
+async def drain(session: Session, worker_id: str) -> WorkerRecord:
+    """Ask a worker (id or unique prefix) to finish its in-flight work and stop."""
+    return await session.store.request_drain(worker_id)

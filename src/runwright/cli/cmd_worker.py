@@ -1,0 +1,143 @@
+"""Worker commands: `worker` (serve), `worker drain ID`, `workers`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from runwright import api
+from runwright.api import workers as worker_api
+from runwright.cli.app import G, app, escape, run_async
+from runwright.cli.output import ago, emit_json, err, out, styled
+from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
+from runwright.settings import DEFAULT_CONCURRENCY
+
+worker_app = typer.Typer(
+    help="Run a worker that executes ready steps of any run in the database.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+app.add_typer(worker_app, name="worker")
+
+
+def _logging(debug: bool) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Library chatter (pool reconnects) is ours to summarise, not to repeat.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
+
+
+@worker_app.callback()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Attempts executed at once.")
+    ] = DEFAULT_CONCURRENCY,
+    label: Annotated[
+        list[str],
+        typer.Option("--label", "-l", help="A label this worker carries (repeatable)."),
+    ] = [],  # noqa: B006
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: the global --db).")
+    ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            "--lease-seconds",
+            min=1.0,
+            help="How long a claimed step stays this worker's without a heartbeat.",
+        ),
+    ] = DEFAULT_LEASE_SECONDS,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not fire schedules from this worker.")
+    ] = False,
+) -> None:
+    """Claim and execute ready steps until SIGTERM (drain) or a second SIGTERM (stop now)."""
+    if db is not None:
+        G.db = db
+    if ctx.invoked_subcommand is not None:
+        return
+    _logging(G.debug)
+
+    def started(w: Worker) -> None:
+        labels = ",".join(w.labels or []) or "none"
+        err.print(
+            f"worker [bold]{w.id}[/] on {escape(G.settings().database_url.split('?')[0])} "
+            f"(concurrency {w.concurrency}, labels {escape(labels)}); SIGTERM drains"
+        )
+
+    async def go() -> Worker:
+        async with api.Session(G.settings()) as session:
+            return await worker_api.serve(
+                session,
+                concurrency=concurrency,
+                labels=label,
+                lease_seconds=lease_seconds,
+                scheduler=not no_scheduler,
+                handle_signals=True,
+                notify=lambda m: err.print(m),
+                on_start=started,
+            )
+
+    w = run_async(go)
+    err.print(f"worker {w.id} stopped")
+
+
+@worker_app.command("drain")
+def drain(
+    worker_id: str,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Ask a worker to finish its in-flight steps, claim nothing new, and exit."""
+
+    async def go() -> Any:
+        async with api.Session(G.settings()) as session:
+            return await worker_api.drain(session, worker_id)
+
+    record = run_async(go)
+    if json_:
+        emit_json(record.to_json())
+    else:
+        out.print(f"worker [bold]{record.id}[/] is {record.state}; it stops once idle")
+
+
+@app.command()
+def workers(
+    all_: Annotated[bool, typer.Option("--all", help="Include stopped workers.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List workers with their state, heartbeat and the steps they hold now."""
+
+    async def go() -> list[worker_api.WorkerView]:
+        async with api.Session(G.settings()) as session:
+            return await worker_api.list_workers(session, include_stopped=all_ or json_)
+
+    views = run_async(go)
+    if json_:
+        emit_json([v.to_json() for v in views])
+        return
+    if not views:
+        out.print("no live workers; start one with: runwright worker")
+        return
+    table = Table("worker", "state", "labels", "heartbeat", "running", box=None)
+    for v in views:
+        w = v.worker
+        running = ", ".join(
+            f"{a.run_id}/{a.step_id}" + (f"[{a.item}]" if a.item_or_none is not None else "")
+            for a in v.attempts
+        )
+        table.add_row(
+            escape(w.id),
+            styled(w.state),
+            escape(",".join(w.labels)) or "-",
+            ago(w.heartbeat_at),
+            escape(running) or "-",
+        )
+    out.print(table)
