@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from functools import partial
@@ -72,6 +72,9 @@ class Worker:
         #: Attempts this worker is executing or has claimed: the leases it renews.
         self.held: set[int] = set()
         self._tasks: dict[asyncio.Task[None], str] = {}
+        #: Chains in flight per run; the last one to end decides the run's fate.
+        self._chains: Counter[str] = Counter()
+        self._loader: ContextLoader | None = None
         self._active = 0
         self._changed = asyncio.Event()
         self._stopping = False
@@ -140,6 +143,17 @@ class Worker:
                     "expire stale leases",
                     lambda: reap(self.store, lease_seconds=self.lease_seconds),
                 )
+                await self._sweep()
+
+    async def _sweep(self) -> None:
+        """Decide runs whose deciding worker died right after committing their last step."""
+        if self._loader is None:
+            return
+        for run_id in await retrying(self.store, "find unsettled runs", self.store.unsettled_runs):
+            if self._chains[run_id]:
+                continue
+            rc = self._contexts.get(run_id) or await self._loader(run_id)
+            await retrying(self.store, "settle a run", partial(self._settle_once, rc))
 
     def request_stop(self, *, immediate: bool) -> None:
         """Stop claiming (drain); with ``immediate``, also cancel in-flight attempts."""
@@ -209,6 +223,7 @@ class Worker:
     # -- executing ------------------------------------------------------------------------
 
     def _spawn(self, rc: RunContext, a: AttemptRecord) -> None:
+        self._chains[rc.run_id] += 1
         task = asyncio.create_task(self._chain(rc, a))
         self._tasks[task] = rc.run_id
         task.add_done_callback(self._done)
@@ -222,6 +237,17 @@ class Worker:
     async def _chain(self, rc: RunContext, a: AttemptRecord | None) -> None:
         # Runs one attempt, then (in this same task) the first attempt its commit claimed:
         # a chain of steps needs no new task per step.
+        try:
+            await self._steps(rc, a)
+        finally:
+            self._chains[rc.run_id] -= 1
+            last = self._chains[rc.run_id] <= 0
+            if last:
+                del self._chains[rc.run_id]
+        if self._serving and last:
+            await retrying(self.store, "settle a run", partial(self._settle_once, rc))
+
+    async def _steps(self, rc: RunContext, a: AttemptRecord | None) -> None:
         finish = self._finisher(rc)
         while a is not None:
             try:
@@ -319,6 +345,7 @@ class Worker:
     async def serve(self, contexts: ContextLoader) -> None:
         """Claim and execute ready attempts of any run until asked to stop, then drain."""
         self._serving = True
+        self._loader = contexts
         signal = self.store.work_signal()
         await self._set_state("active")
         next_check = time.monotonic() + self.poll_interval

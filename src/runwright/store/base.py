@@ -229,6 +229,10 @@ class Store(Protocol):
         """Attempts leased or running under some worker."""
         ...
 
+    async def unsettled_runs(self, *, limit: int = 20) -> list[str]:
+        """Running runs with nothing ready or held, awaiting a decision on their fate."""
+        ...
+
     async def latencies(self, run_id: str) -> list[float]:
         """Seconds from ready to started for each started attempt of a run."""
         ...

@@ -99,6 +99,21 @@ class SqlStore(ABC):
         )
         return [attempt_from_row(r) for r in rows]
 
+    async def unsettled_runs(self, *, limit: int = 20) -> list[str]:
+        """Running runs with nothing ready or held: their fate awaits a decision.
+
+        Normally the worker that commits a run's last step decides it; this finds
+        runs whose decider died between that commit and the decision.
+        """
+        rows = await self._rows(
+            "SELECT r.id FROM runs r WHERE r.status='running' AND NOT EXISTS ("
+            "SELECT 1 FROM attempts a WHERE a.run_id=r.id AND a.superseded=0 AND"
+            " (a.state IN ('ready','leased') OR (a.state='running' AND a.worker_id IS NOT NULL)))"
+            " ORDER BY r.updated_at LIMIT ?",
+            (limit,),
+        )
+        return [r[0] for r in rows]
+
     async def latencies(self, run_id: str) -> list[float]:
         """Seconds from ready (or due) to started, for every started attempt of a run."""
         rows = await self._rows(
