@@ -7,9 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from clitools import wait_until
 from workertools import Workers, enqueue, executions, run_status, write_pipeline
 
+from clitools import wait_until
 from runwright.store import open_store
 
 FANOUT = """

@@ -11,10 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from clitools import clean_env, wait_until
-from pgtools import terminate_backends
 from workertools import Workers, enqueue, executions, run_status, write_pipeline
 
+from clitools import clean_env, wait_until
+from pgtools import terminate_backends
 from runwright.store import open_store
 
 
@@ -148,7 +148,7 @@ def test_run_completes_when_postgres_kills_every_connection(
         f"""
       - id: s{i}
         uses: python
-        {"needs: [s%d]" % (i - 1) if i else ""}
+        {f"needs: [s{i - 1}]" if i else ""}
         with: {{function: "steps:record", args: ["{log}", "s{i}"]}}
         timeout: 30"""
         for i in range(60)

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clitools import clean_env, wait_until
 
+from clitools import clean_env, wait_until
 from runwright.store import open_store
 
 #: A step module the pipelines below use: it records every execution in a log file.
@@ -51,7 +51,7 @@ class Workers:
         self.procs: list[subprocess.Popen[str]] = []
 
     def start(self, *args: str, name: str = "w") -> subprocess.Popen[str]:
-        with open(self.cwd / f"{name}-{len(self.procs)}.log", "w") as log:
+        with (self.cwd / f"{name}-{len(self.procs)}.log").open("w") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "runwright", "worker", "--db", self.db, *args],
                 cwd=self.cwd,
