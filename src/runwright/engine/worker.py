@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -27,8 +28,9 @@ from runwright.engine.lifecycle import cancel_in_tx, reopen
 from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
 from runwright.engine.settle import settle
-from runwright.errors import IllegalTransition, RunwrightError, StoreError
+from runwright.errors import ConfigError, IllegalTransition, RunwrightError, StoreError
 from runwright.events import Event, EventType, Level
+from runwright.spec.models import LABEL_PATTERN
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store, Transaction
 from runwright.store.records import AttemptRecord, WorkerRecord
@@ -44,6 +46,18 @@ DEFAULT_POLL_INTERVAL = 0.25
 CONTEXT_CACHE_SIZE = 64
 #: Loads what a worker needs to execute attempts of a run it has not seen yet.
 ContextLoader = Callable[[str], Awaitable[RunContext]]
+
+
+def check_labels(labels: Collection[str]) -> None:
+    """Refuse labels a step could never require (or too many to match)."""
+    bad = [label for label in labels if not re.match(LABEL_PATTERN, label)]
+    if bad:
+        raise ConfigError(
+            f"invalid worker label {bad[0]!r}: use letters, digits and _ . : - "
+            "(no commas or spaces), the same rule as a step's labels"
+        )
+    if len(set(labels)) > MAX_WORKER_LABELS:
+        raise ConfigError(f"a worker carries at most {MAX_WORKER_LABELS} labels")
 
 
 class Worker:
@@ -62,8 +76,8 @@ class Worker:
         self.concurrency = max(1, concurrency)
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
-        if labels is not None and len(set(labels)) > MAX_WORKER_LABELS:
-            raise RunwrightError(f"a worker carries at most {MAX_WORKER_LABELS} labels")
+        if labels is not None:
+            check_labels(labels)
         #: None: claim whatever the run needs (in-process runs); else only these labels.
         self.labels = sorted(set(labels)) if labels is not None else None
         self._label_keys = label_subsets(self.labels) if self.labels is not None else None

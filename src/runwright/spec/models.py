@@ -7,14 +7,24 @@ unknown needs, cycles, template variables) live in :mod:`runwright.spec.validate
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from runwright.spec.durations import parse_duration
 
 InputType = Literal["string", "integer", "number", "boolean", "array", "object"]
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+#: Worker labels: no commas or spaces (label sets are stored comma-joined).
+LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN, max_length=64)]
 
 
 def _to_seconds(value: Any) -> Any:
@@ -104,7 +114,7 @@ class StepSpec(_Model):
     timeout: float | None = Field(None, ge=0, description="Seconds or a duration like '5m'.")
     cache: bool | None = Field(None, description="Defaults to the step kind's purity.")
     on_failure: Literal["stop", "continue"] | None = None
-    labels: tuple[str, ...] = ()
+    labels: tuple[Label, ...] = Field((), max_length=8)
     trust: str | None = None
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))

@@ -258,3 +258,30 @@ def test_trust_levels_and_input_defaults() -> None:
         "<string>:6:29: steps[0].trust: unknown trust level 'root'; "
         "use student < intern < supervised < autonomous",
     ]
+
+
+def test_labels_must_be_plain_words_so_worker_label_sets_can_match_them() -> None:
+    found = problems(
+        """\
+        name: x
+        steps:
+          - id: a
+            uses: shell
+            labels: [gpu, "has space", "a,b"]
+            with: {run: "true"}
+        """,
+        KINDS,
+    )
+    assert any("steps[0].labels[1]" in p and "has space" in p for p in found)
+    assert any("steps[0].labels[2]" in p for p in found)
+    ok(
+        """\
+        name: x
+        steps:
+          - id: a
+            uses: shell
+            labels: gpu
+            with: {run: "true"}
+        """,
+        KINDS,
+    )
