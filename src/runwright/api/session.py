@@ -90,7 +90,7 @@ class Session:
         concurrency: int = DEFAULT_CONCURRENCY,
         workspace: str | Path | None = None,
         detach: bool = False,
-        local: bool | None = None,
+        local: bool = True,
         handle_signals: bool = False,
         notify: Notify = _quiet,
         on_run: Callable[[RunRecord], None] | None = None,
@@ -98,8 +98,8 @@ class Session:
         """Validate and record a pipeline run, then execute it.
 
         ``detach`` only records it (workers pick it up). Otherwise it executes
-        in-process when ``local`` (the default on SQLite), or waits while
-        ``runwright worker`` processes execute it (the default on PostgreSQL).
+        in-process when ``local`` (the default), or waits while ``runwright
+        worker`` processes execute it (what the CLI does on PostgreSQL).
         """
         plan, fields = self._prepare(
             path, inputs, strings=inputs_are_strings, no_cache=no_cache, workspace=workspace
@@ -158,7 +158,7 @@ class Session:
         *,
         accept_changes: bool = False,
         concurrency: int = DEFAULT_CONCURRENCY,
-        local: bool | None = None,
+        local: bool = True,
         handle_signals: bool = False,
         notify: Notify = _quiet,
         on_run: Callable[[RunRecord], None] | None = None,
@@ -211,20 +211,20 @@ class Session:
 
     @property
     def distributed(self) -> bool:
-        """Whether runs are executed by separate worker processes by default (PostgreSQL)."""
+        """Whether the CLI leaves execution to worker processes by default (PostgreSQL)."""
         return self.settings.database_url.startswith(("postgresql://", "postgres://"))
 
     async def _execute(
         self,
         run: RunRecord,
         plan: Plan,
-        local: bool | None,
+        local: bool,
         *,
         concurrency: int,
         handle_signals: bool,
         notify: Notify,
     ) -> RunResult:
-        if local if local is not None else not self.distributed:
+        if local:
             return await self._drive(
                 run, plan, concurrency=concurrency, handle_signals=handle_signals, notify=notify
             )
@@ -288,7 +288,7 @@ class Session:
         note: str | None = None,
         continue_run: bool = True,
         concurrency: int = DEFAULT_CONCURRENCY,
-        local: bool | None = None,
+        local: bool = True,
         handle_signals: bool = False,
         notify: Notify = _quiet,
     ) -> RunResult:

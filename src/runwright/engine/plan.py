@@ -46,6 +46,8 @@ class Plan:
     order: tuple[str, ...]
     #: Steps whose claim also starts them (see :attr:`PlannedStep.direct_start`).
     direct_start: frozenset[str]
+    #: for_each steps whose *items* start when claimed (nothing to decide per item).
+    direct_start_items: frozenset[str] = frozenset()
 
 
 def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
@@ -104,4 +106,5 @@ def build_plan(
         MappingProxyType(steps),
         topological_order(pipeline),
         frozenset(s.id for s in steps.values() if s.direct_start),
+        frozenset(s.id for s in steps.values() if s.for_each and not s.cache),
     )

@@ -200,6 +200,7 @@ class Worker:
             lease_until=now + self.lease_seconds,
             run_id=rc.run_id,
             start=rc.plan.direct_start,
+            start_items=rc.plan.direct_start_items,
             labels=self._label_keys,
         )
         started = [

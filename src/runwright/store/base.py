@@ -92,12 +92,14 @@ class Transaction(Protocol):
         lease_until: float,
         run_id: str | None = None,
         start: Collection[str] = (),
+        start_items: Collection[str] = (),
         labels: Collection[str] | None = None,
     ) -> list[AttemptRecord]:
         """Lease up to ``limit`` ready attempts (of running runs, due by ``now``).
 
-        Attempts of steps in ``start`` move straight to ``running``: the caller
-        commits their ``step.started`` intent in this same transaction. With
+        Attempts of steps in ``start`` (and for_each items of steps in
+        ``start_items``) move straight to ``running``: the caller commits their
+        ``step.started`` intent in this same transaction. With
         ``labels`` (label keys, see :func:`runwright.store.sql.label_subsets`),
         only attempts requiring one of those label sets are claimed.
         """

@@ -16,7 +16,7 @@ from typing import Any
 from runwright.errors import IllegalTransition, NotFoundError
 from runwright.events import Event
 from runwright.states import AttemptState, RunStatus, check_attempt
-from runwright.store.records import AttemptRecord, NewAttempt, RunRecord
+from runwright.store.records import NO_ITEM, AttemptRecord, NewAttempt, RunRecord
 from runwright.store.sql import (
     ATTEMPT_COLUMNS,
     Cursor,
@@ -265,6 +265,7 @@ class SqlTransaction(OutputWrites, ScheduleWrites):
         lease_until: float,
         run_id: str | None = None,
         start: Collection[str] = (),
+        start_items: Collection[str] = (),
         labels: Collection[str] | None = None,
     ) -> list[AttemptRecord]:
         if limit <= 0:
@@ -290,7 +291,12 @@ class SqlTransaction(OutputWrites, ScheduleWrites):
             )
         ]
         self.claimed_all = len(leased) < limit
-        starting = [a.id for a in leased if a.step_id in start]
+        starting = {
+            a.id
+            for a in leased
+            if (a.step_id in start and a.item == NO_ITEM)
+            or (a.step_id in start_items and a.item != NO_ITEM)
+        }
         if starting:
             await self._c.count(
                 "UPDATE attempts SET state='running', started_at=?"
@@ -298,7 +304,7 @@ class SqlTransaction(OutputWrites, ScheduleWrites):
                 (now, *starting),
             )
             leased = [
-                replace(a, state=A.RUNNING, started_at=now) if a.step_id in start else a
+                replace(a, state=A.RUNNING, started_at=now) if a.id in starting else a
                 for a in leased
             ]
         leased.sort(key=lambda a: a.id)
