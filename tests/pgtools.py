@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -46,8 +46,9 @@ def require_postgres() -> None:
 
 
 def with_schema(url: str, schema: str) -> str:
+    """``url`` with its tables in ``schema``; its connections are named after it too."""
     joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options={quote(f'-csearch_path={schema}')}"
+    return f"{url}{joiner}options={quote(f'-csearch_path={schema}')}&application_name={schema}"
 
 
 @contextmanager
@@ -66,14 +67,19 @@ def fresh_schema() -> Iterator[str]:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def terminate_backends() -> int:
-    """Kill every runwright connection to the test database (a server-side disconnect)."""
+def terminate_backends(url: str) -> int:
+    """Kill every connection made with ``url`` (from :func:`fresh_schema`): a server-side cut.
+
+    Only that test's connections: they carry its schema as application name.
+    """
     import psycopg
 
+    name = parse_qs(urlsplit(url).query)["application_name"][0]
     with psycopg.connect(base_url(), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name = 'runwright'"
+            " AND application_name = %s",
+            (name,),
         ).fetchall()
     return len(rows)

@@ -167,7 +167,7 @@ def test_run_completes_when_postgres_kills_every_connection(
         killed = 0
         for threshold in (10, 25, 40):
             assert wait_until(lambda t=threshold: len(executions(log)) >= t, 60)
-            killed += terminate_backends()
+            killed += terminate_backends(pg_workers.db)
         out, err = waiter.communicate(timeout=120)
     finally:
         if waiter.poll() is None:

@@ -49,6 +49,7 @@ async def serve(
     labels: Collection[str] = (),
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     scheduler: bool = True,
+    scheduler_interval: float = 5.0,
     handle_signals: bool = False,
     notify: Notify = lambda _: None,
     on_start: Callable[[Worker], None] | None = None,
@@ -74,7 +75,9 @@ async def serve(
     if scheduler:
         from runwright.schedule.scheduler import run_scheduler
 
-        schedules = asyncio.create_task(run_scheduler(session, stopping))
+        schedules = asyncio.create_task(
+            run_scheduler(session, stopping, interval=scheduler_interval)
+        )
     try:
         with interrupts(worker, notify) if handle_signals else nullcontext():
             await worker.serve(load)

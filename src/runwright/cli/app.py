@@ -119,7 +119,7 @@ def escape(text: Any) -> str:
 
 
 def _register() -> None:
-    from runwright.cli import cmd_author, cmd_read, cmd_run  # noqa: F401 - registers commands
+    from runwright.cli import cmd_author, cmd_read, cmd_run, cmd_schedule, cmd_worker  # noqa: F401 - registers commands
 
 
 _register()

@@ -58,6 +58,10 @@ def worker(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Do not fire schedules from this worker.")
     ] = False,
+    scheduler_interval: Annotated[
+        float,
+        typer.Option("--scheduler-interval", min=0.05, help="Seconds between looks for due fires."),
+    ] = 5.0,
 ) -> None:
     """Claim and execute ready steps until SIGTERM (drain) or a second SIGTERM (stop now)."""
     if db is not None:
@@ -81,6 +85,7 @@ def worker(
                 labels=label,
                 lease_seconds=lease_seconds,
                 scheduler=not no_scheduler,
+                scheduler_interval=scheduler_interval,
                 handle_signals=True,
                 notify=lambda m: err.print(m),
                 on_start=started,

@@ -158,7 +158,11 @@ class Transaction(Protocol):
     async def delete_schedule(self, name: str) -> bool: ...
 
     async def due_schedules(self, now: float) -> list[ScheduleRecord]:
-        """Unpaused schedules due by ``now``, locked against other schedulers."""
+        """Unpaused schedules due by ``now`` (a plain read)."""
+        ...
+
+    async def lock_schedule(self, name: str, now: float) -> ScheduleRecord | None:
+        """The schedule if still due, its row locked until commit (waits for other holders)."""
         ...
 
     async def record_fire(self, name: str, fire_time: int, run_id: str, now: float) -> bool:

@@ -96,11 +96,15 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
         self.label = describe(url)
+        # Named so operators can tell our connections apart, unless the URL names them.
+        self._connect_args: dict[str, Any] = {"autocommit": True}
+        if "application_name" not in url:
+            self._connect_args["application_name"] = "runwright"
         self._pool = AsyncConnectionPool(
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True, "application_name": "runwright"},
+            kwargs=self._connect_args,
             open=False,
             timeout=CONNECT_TIMEOUT,
             name="runwright",
@@ -184,7 +188,7 @@ class PostgresStore(SqlStore):
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, application_name="runwright"
+                    self.url, **self._connect_args
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.1

@@ -63,18 +63,27 @@ class ScheduleWrites:
         return await self._c.count("DELETE FROM schedules WHERE name=?", (name,)) == 1
 
     async def due_schedules(self, now: float) -> list[ScheduleRecord]:
-        """Unpaused schedules with a fire time at or before ``now``, locked for this scheduler.
-
-        Another scheduler skips the rows this one holds; the unique fire-time key
-        stays the guarantee that a fire starts one run.
-        """
-        lock = " FOR UPDATE SKIP LOCKED" if self._d.skip_locked else ""
+        """Unpaused schedules with a fire time at or before ``now`` (not locked)."""
         rows = await self._c.rows(
             f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE paused=0 AND next_fire<=?"
-            f" ORDER BY name{lock}",
+            " ORDER BY name",
             (now,),
         )
         return [schedule_from_row(r) for r in rows]
+
+    async def lock_schedule(self, name: str, now: float) -> ScheduleRecord | None:
+        """The schedule if still unpaused and due by ``now``, its row locked until commit.
+
+        Waits for a scheduler holding the row; once it commits, ``next_fire`` has
+        moved on and this returns None. (SQLite: ``BEGIN IMMEDIATE`` already
+        serialises writers.) The unique fire-time key remains the guarantee.
+        """
+        rows = await self._c.rows(
+            f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE name=? AND paused=0"
+            f" AND next_fire<=?{self._d.lock_row}",
+            (name, now),
+        )
+        return schedule_from_row(rows[0]) if rows else None
 
     async def record_fire(self, name: str, fire_time: int, run_id: str, now: float) -> bool:
         """Claim one fire time for one run; False when another scheduler already did."""
