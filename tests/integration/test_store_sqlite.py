@@ -1,20 +1,18 @@
-"""The SQLite store on real files: migrations, concurrency, error translation."""
+"""What only the SQLite store does: its schema file, locking and error translation.
+
+The behaviour both databases share is tested once for both in test_store_shared*.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from runwright.errors import MigrationError, StoreError
-from runwright.events import Event, EventType
-from runwright.states import RunStatus
+from runwright.errors import ConfigError, StoreError
+from runwright.store import open_store
 from runwright.store.migrate import latest_version, migrations
-from runwright.store.records import RunRecord
 from runwright.store.sqlite import SqliteStore
 
 
@@ -36,15 +34,6 @@ def test_replayed_migrations_equal_the_declared_schema(tmp_path: Path) -> None:
     )
 
 
-def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    SqliteStore(tmp_path / "a.db")
-    db = sqlite3.connect(tmp_path / "a.db")
-    db.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
-    db.commit()
-    with pytest.raises(MigrationError, match="newer runwright"):
-        SqliteStore(tmp_path / "a.db")
-
-
 def test_corrupted_file_is_a_store_error_and_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "bad.db"
     garbage = b"this is not a database" * 100
@@ -64,44 +53,17 @@ def test_lock_held_past_busy_timeout_is_a_clear_error(tmp_path: Path) -> None:
     holder.execute("ROLLBACK")
 
 
-async def test_concurrent_readers_and_a_writer_never_see_locked(tmp_path: Path) -> None:
-    path = tmp_path / "a.db"
-    writer = SqliteStore(path)
-    now = time.time()
-    async with writer.transaction() as tx:
-        await tx.insert_run(RunRecord("r", "p", "h", "s", None, {}, RunStatus.RUNNING, now, now))
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def read() -> None:
-        reader = SqliteStore(path)
-        try:
-            while not stop.is_set():
-                asyncio.run(reader.events("r", limit=10))
-                asyncio.run(reader.list_runs())
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=read) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for i in range(300):
-        async with writer.transaction() as tx:
-            await tx.add_events([Event(EventType.STEP_STARTED, "r", f"s{i}")])
-    stop.set()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert len(await writer.events("r", limit=1000)) == 300
-
-
-async def test_level_filter_pages_past_batches_without_matches(tmp_path: Path) -> None:
-    # `tail --level error` pages with `after`; a page of only info events must not end it.
-    from runwright.events import Level
-
-    store = SqliteStore(tmp_path / "a.db")
-    async with store.transaction() as tx:
-        await tx.add_events([Event(EventType.STEP_LOG, "r", "s") for _ in range(20)])
-        await tx.add_events([Event(EventType.STEP_FAILED, "r", "s", level=Level.ERROR)])
-    page = await store.events("r", limit=5, min_level=Level.ERROR.rank)
-    assert [e.type for e in page] == [EventType.STEP_FAILED]
+async def test_url_forms_open_one_file_that_workers_poll(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "a.db"
+    for url in (f"sqlite:///{path}", str(path)):
+        store = open_store(url)
+        assert isinstance(store, SqliteStore) and store.path == str(path)
+        assert store.work_signal() is None  # no NOTIFY: workers poll
+        await store.reset_connections()  # nothing pooled: a no-op that must not fail
+        await store.list_runs()
+        await store.close()
+    assert path.exists()
+    with pytest.raises(ConfigError, match="unsupported database URL scheme 'mysql'"):
+        open_store("mysql://h/db")
+    with pytest.raises(ConfigError, match="synchronous must be"):
+        open_store(str(path), synchronous="off")

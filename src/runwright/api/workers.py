@@ -10,6 +10,7 @@ from typing import Any
 
 from runwright.api.session import Session
 from runwright.engine.context import RunContext
+from runwright.engine.serving import ServingWorker
 from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
 from runwright.signals import interrupts
 from runwright.store.records import AttemptRecord, WorkerRecord
@@ -60,7 +61,7 @@ async def serve(
     claimed); a second one cancels in-flight attempts. With ``scheduler``, this
     worker also fires due schedules (any number of workers may).
     """
-    worker = Worker(
+    worker = ServingWorker(
         session.store, concurrency=concurrency, lease_seconds=lease_seconds, labels=labels
     )
 
@@ -84,9 +85,13 @@ async def serve(
     finally:
         stopping.set()
         if schedules is not None:
-            schedules.cancel()
-            with suppress(asyncio.CancelledError):
-                await schedules
+            # It ends after its current tick; cancelling a tick mid-query is avoided.
+            try:
+                await asyncio.wait_for(asyncio.shield(schedules), 30)
+            except TimeoutError:
+                schedules.cancel()
+                with suppress(asyncio.CancelledError):
+                    await schedules
         await worker.stop()
     return worker
 

@@ -29,6 +29,10 @@ async def retrying(store: Store, what: str, call: Callable[[], Awaitable[T]]) ->
         try:
             return await call()
         except StoreUnavailable as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The driver reports a cancelled query as a lost one; we were cancelled.
+                raise asyncio.CancelledError from exc
             log.warning(
                 "waiting for the database to %s: %s (retrying in %.1fs, waited %.1fs so far)",
                 what,

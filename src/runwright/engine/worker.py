@@ -1,10 +1,10 @@
 """The worker loop: claim ready attempts, execute them, commit, repeat.
 
 One loop, two ways to feed it. :meth:`Worker.drive` executes one run in-process
-(embedded mode, ``runwright run``); :meth:`Worker.serve` claims ready work of any
-run for as long as the process lives (``runwright worker``). A completion claims
-the next ready attempts of its run in the same transaction that made them ready,
-so a chain of steps costs one commit per step.
+(embedded mode, ``runwright run``); :class:`~runwright.engine.serving.ServingWorker`
+claims ready work of any run for as long as the process lives (``runwright
+worker``). A completion claims the next ready attempts of its run in the same
+transaction that made them ready, so a chain of steps costs one commit per step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 import socket
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from functools import partial
@@ -25,11 +25,10 @@ from runwright.engine.attempt import execute, started_data
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.lifecycle import cancel_in_tx, reopen
-from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
 from runwright.engine.settle import settle
-from runwright.errors import ConfigError, IllegalTransition, RunwrightError, StoreError
-from runwright.events import Event, EventType, Level
+from runwright.errors import ConfigError, IllegalTransition, StoreError
+from runwright.events import EventType
 from runwright.spec.models import LABEL_PATTERN
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store, Transaction
@@ -42,10 +41,8 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_LEASE_SECONDS = 30.0
 #: How often a worker looks for outside changes (cancel, work made ready elsewhere).
 DEFAULT_POLL_INTERVAL = 0.25
-#: Run contexts (parsed spec, plan, output cache) a serving worker keeps.
-CONTEXT_CACHE_SIZE = 64
-#: Loads what a worker needs to execute attempts of a run it has not seen yet.
-ContextLoader = Callable[[str], Awaitable[RunContext]]
+#: Seconds stop() lets a heartbeat in progress finish before cancelling it.
+STOP_GRACE = 10.0
 
 
 def check_labels(labels: Collection[str]) -> None:
@@ -88,13 +85,12 @@ class Worker:
         self._tasks: dict[asyncio.Task[None], str] = {}
         #: Chains in flight per run; the last one to end decides the run's fate.
         self._chains: Counter[str] = Counter()
-        self._loader: ContextLoader | None = None
         self._active = 0
         self._changed = asyncio.Event()
+        #: Set by stop(): the heartbeat loop ends after its current beat.
+        self._beating = asyncio.Event()
         self._stopping = False
-        self._serving = False
         self._heartbeat: asyncio.Task[None] | None = None
-        self._contexts: OrderedDict[str, RunContext] = OrderedDict()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -116,25 +112,36 @@ class Worker:
         self._heartbeat = asyncio.create_task(self._beat())
 
     async def stop(self) -> None:
+        # Let the heartbeat finish what it is doing rather than cancel it mid-query: a
+        # driver may report a cancelled query as a lost connection, and retry it.
+        self._beating.set()
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._heartbeat
+            try:
+                await asyncio.wait_for(asyncio.shield(self._heartbeat), STOP_GRACE)
+            except TimeoutError:
+                self._heartbeat.cancel()
+                with suppress(asyncio.CancelledError):
+                    await self._heartbeat
         self.state = "stopped"
         try:
             await self.store.set_worker_state(self.id, "stopped")
         except StoreError as exc:  # the heartbeat stops either way; others will see `lost`
             log.warning("could not record that worker %s stopped: %s", self.id, exc)
 
-    async def _set_state(self, state: str) -> None:
-        self.state = state
-        await retrying(
-            self.store, f"record state {state}", lambda: self.store.set_worker_state(self.id, state)
+    async def _set_state(self, state: str, *, expected: str | None = None) -> None:
+        changed = await retrying(
+            self.store,
+            f"record state {state}",
+            partial(self.store.set_worker_state, self.id, state, expected=expected),
         )
+        if changed:
+            self.state = state
 
     async def _beat(self) -> None:
         while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._beating.wait(), self.lease_seconds / 3)
+                return  # stop() was called
             now = time.time()
             held = set(self.held)
             stored = await retrying(
@@ -151,23 +158,10 @@ class Worker:
             if stored == "draining" and not self._stopping:
                 log.info("worker %s: drain requested; finishing in-flight work", self.id)
                 self.request_stop(immediate=False)
-            if self._serving:
-                await retrying(
-                    self.store,
-                    "expire stale leases",
-                    lambda: reap(self.store, lease_seconds=self.lease_seconds),
-                )
-                await self._sweep()
+            await self._housekeeping()
 
-    async def _sweep(self) -> None:
-        """Decide runs whose deciding worker died right after committing their last step."""
-        if self._loader is None:
-            return
-        for run_id in await retrying(self.store, "find unsettled runs", self.store.unsettled_runs):
-            if self._chains[run_id]:
-                continue
-            rc = self._contexts.get(run_id) or await self._loader(run_id)
-            await retrying(self.store, "settle a run", partial(self._settle_once, rc))
+    async def _housekeeping(self) -> None:
+        """Work done on every heartbeat besides renewing leases (none when driving a run)."""
 
     def request_stop(self, *, immediate: bool) -> None:
         """Stop claiming (drain); with ``immediate``, also cancel in-flight attempts."""
@@ -259,8 +253,11 @@ class Worker:
             last = self._chains[rc.run_id] <= 0
             if last:
                 del self._chains[rc.run_id]
-        if self._serving and last:
-            await retrying(self.store, "settle a run", partial(self._settle_once, rc))
+        if last:
+            await self._run_idle(rc)
+
+    async def _run_idle(self, rc: RunContext) -> None:
+        """No attempt of ``rc``'s run is in flight here any more (the driver settles it)."""
 
     async def _steps(self, rc: RunContext, a: AttemptRecord | None) -> None:
         finish = self._finisher(rc)
@@ -283,8 +280,6 @@ class Worker:
                 # Stopping: hand claimed-but-unstarted attempts back.
                 await self._unclaim([a])
                 a = None
-        if self._serving and list(self._tasks.values()).count(rc.run_id) <= 1:
-            await retrying(self.store, "settle a run", lambda: self._settle_once(rc))
 
     async def _settle_once(self, rc: RunContext) -> RunStatus | float:
         async with self.store.transaction() as tx:
@@ -354,98 +349,3 @@ class Worker:
         for p in pending:
             p.cancel()
         self._changed.clear()
-
-    # -- serving any run (runwright worker) ----------------------------------------------
-
-    async def serve(self, contexts: ContextLoader) -> None:
-        """Claim and execute ready attempts of any run until asked to stop, then drain."""
-        self._serving = True
-        self._loader = contexts
-        signal = self.store.work_signal()
-        await self._set_state("active")
-        next_check = time.monotonic() + self.poll_interval
-        while not self._stopping:
-            free = self.concurrency - self._active
-            if free > 0:
-                if signal is not None:
-                    signal.clear()
-                for a in await retrying(self.store, "claim work", partial(self._claim_any, free)):
-                    rc = await self._context(a, contexts)
-                    if rc is not None:
-                        self._spawn(rc, a)
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + self.poll_interval
-                await self._stop_cancelled_runs()
-            if self._active < self.concurrency or not self._tasks:
-                await self._wait(signal, self.poll_interval)
-            else:
-                await self._wait(None, self.poll_interval)
-        await self._set_state("draining")
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
-    async def _claim_any(self, limit: int) -> list[AttemptRecord]:
-        now = time.time()
-        async with self.store.transaction() as tx:
-            claimed = await tx.claim(
-                worker_id=self.id,
-                limit=limit,
-                now=now,
-                lease_until=now + self.lease_seconds,
-                labels=self._label_keys,
-            )
-        self._took(claimed)
-        return claimed
-
-    async def _context(self, a: AttemptRecord, contexts: ContextLoader) -> RunContext | None:
-        rc = self._contexts.get(a.run_id)
-        if rc is not None:
-            self._contexts.move_to_end(a.run_id)
-            return rc
-        try:
-            rc = await contexts(a.run_id)
-        except RunwrightError as exc:
-            # This run cannot execute anywhere (its pinned spec no longer loads): fail it
-            # rather than hand the attempt from worker to worker for ever.
-            await self._fail_unloadable(a, str(exc))
-            return None
-        self._contexts[a.run_id] = rc
-        if len(self._contexts) > CONTEXT_CACHE_SIZE:
-            self._contexts.popitem(last=False)
-        return rc
-
-    async def _fail_unloadable(self, a: AttemptRecord, error: str) -> None:
-        message = f"cannot load the run's pipeline on worker {self.id}: {error}"
-        log.error(message, extra={"run_id": a.run_id})
-
-        async def once() -> None:
-            async with self.store.transaction() as tx:
-                await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=self.id)
-                await tx.transition(a.id, A.RUNNING, A.FAILED, error=message, worker_id=self.id)
-                if await tx.lock_run(a.run_id) in (RunStatus.RUNNING, RunStatus.WAITING):
-                    await tx.set_run_status(
-                        a.run_id, RunStatus.FAILED, error=message, finished=True
-                    )
-                    await tx.add_events(
-                        [
-                            Event(
-                                EventType.RUN_FAILED,
-                                a.run_id,
-                                level=Level.ERROR,
-                                data={"error": message},
-                            )
-                        ]
-                    )
-
-        try:
-            await retrying(self.store, "fail an unloadable run", once)
-        finally:
-            self._released(a)
-
-    async def _stop_cancelled_runs(self) -> None:
-        for run_id in set(self._tasks.values()):
-            run = await retrying(self.store, "read a run", partial(self.store.get_run, run_id))
-            if run.status is RunStatus.CANCELLED:
-                for task, owner in list(self._tasks.items()):
-                    if owner == run_id:
-                        task.cancel()

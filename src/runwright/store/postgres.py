@@ -121,6 +121,12 @@ class PostgresStore(SqlStore):
             if self._opened:
                 return
             with wrap_errors(self.label):
+                # One direct connection first: a refused or misconfigured server fails
+                # at once with the driver's reason, not after the pool's timeout.
+                probe = await psycopg.AsyncConnection.connect(
+                    self.url, connect_timeout=int(CONNECT_TIMEOUT), **self._connect_args
+                )
+                await probe.close()
                 await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
                 await self._migrate()
             self._opened = True

@@ -68,9 +68,10 @@ class SqlStore(ABC):
     async def get_run(self, run_id: str) -> RunRecord:
         rows = await self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id=?", (run_id,))
         if not rows and run_id:
+            # A prefix, compared exactly (LIKE ignores case on SQLite only).
             rows = await self._rows(
-                f"SELECT {RUN_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
-                (run_id.replace("%", "\\%").replace("_", "\\_") + "%",),
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, length(?)) = ? LIMIT 2",
+                (run_id, run_id),
             )
             if len(rows) > 1:
                 raise NotFoundError(f"run id prefix {run_id!r} is ambiguous; give more characters")
@@ -247,14 +248,26 @@ class SqlStore(ABC):
             await tx.cursor.count(sql, args)
         return str(rows[0][0]) if rows else None
 
-    async def set_worker_state(self, worker_id: str, state: str) -> None:
+    async def set_worker_state(
+        self, worker_id: str, state: str, *, expected: str | None = None
+    ) -> bool:
+        """Set a worker's state (only if it is ``expected``, when given); True if it changed."""
+        sql = "UPDATE workers SET state=? WHERE id=?"
+        args: tuple[str, ...] = (state, worker_id)
+        if expected is not None:
+            sql, args = sql + " AND state=?", (*args, expected)
         async with self.transaction() as tx:
-            await tx.cursor.count("UPDATE workers SET state=? WHERE id=?", (state, worker_id))
+            return await tx.cursor.count(sql, args) == 1
 
     async def request_drain(self, worker_id: str) -> WorkerRecord:
         """Ask a live worker to drain: it finishes what it runs and claims nothing new."""
         found = await self.workers()
-        matches = [w for w in found.values() if w.id == worker_id or w.id.startswith(worker_id)]
+        exact = found.get(worker_id)
+        matches = (
+            [exact]
+            if exact is not None
+            else [w for w in found.values() if w.id.startswith(worker_id)]
+        )
         if len(matches) != 1:
             raise NotFoundError(
                 f"no worker {worker_id!r}"

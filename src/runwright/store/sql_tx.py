@@ -268,7 +268,7 @@ class SqlTransaction(OutputWrites, ScheduleWrites):
         start_items: Collection[str] = (),
         labels: Collection[str] | None = None,
     ) -> list[AttemptRecord]:
-        if limit <= 0:
+        if limit <= 0 or (labels is not None and not labels):
             return []
         where = "a.state='ready' AND a.not_before<=?"
         args: list[Any] = [now]
