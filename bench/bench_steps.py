@@ -22,3 +22,8 @@ def stall_at(i: int, stall: int, marker: str) -> int:
         while True:
             time.sleep(1)
     return i
+
+
+def items(n: int) -> list[int]:
+    """The list a for_each fans out over (bench/distributed.py W2)."""
+    return list(range(int(n)))

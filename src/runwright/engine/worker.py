@@ -32,7 +32,7 @@ from runwright.events import EventType
 from runwright.spec.models import LABEL_PATTERN
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store, Transaction
-from runwright.store.records import AttemptRecord, WorkerRecord
+from runwright.store.records import NO_ITEM, AttemptRecord, WorkerRecord
 from runwright.store.sql import MAX_WORKER_LABELS, label_subsets
 
 log = logging.getLogger("runwright.worker")
@@ -215,13 +215,26 @@ class Worker:
 
         return await retrying(self.store, "claim work", once)
 
-    def _finisher(self, rc: RunContext) -> Callable[..., Awaitable[list[AttemptRecord]]]:
+    def _finisher(
+        self, rc: RunContext, a: AttemptRecord
+    ) -> Callable[..., Awaitable[list[AttemptRecord]]]:
+        # A for_each item's commit ends by counting itself on its parent, a row every
+        # item of the step updates: claim first so that row stays locked for as short
+        # as possible. (An item's commit never readies new work of its own except when
+        # it is the last one, and that work is then claimed by whoever comes next.)
+        claim_first = a.item != NO_ITEM
+
         async def finish(write: Callable[[Transaction], Awaitable[None]]) -> list[AttemptRecord]:
             async def once() -> list[AttemptRecord]:
+                # This attempt's slot frees as it commits, so it may claim one more.
+                limit = self.concurrency - self._active + 1
                 async with self.store.transaction() as tx:
-                    await write(tx)
-                    # This attempt's slot frees as it commits, so it may claim one more.
-                    claimed = await self._claim_in(tx, rc, self.concurrency - self._active + 1)
+                    if claim_first:
+                        claimed = await self._claim_in(tx, rc, limit)
+                        await write(tx)
+                    else:
+                        await write(tx)
+                        claimed = await self._claim_in(tx, rc, limit)
                 self._took(claimed)
                 return claimed
 
@@ -260,10 +273,11 @@ class Worker:
         """No attempt of ``rc``'s run is in flight here any more (the driver settles it)."""
 
     async def _steps(self, rc: RunContext, a: AttemptRecord | None) -> None:
-        finish = self._finisher(rc)
         while a is not None:
             try:
-                claimed = await execute(rc, a, store=self.store, worker_id=self.id, finish=finish)
+                claimed = await execute(
+                    rc, a, store=self.store, worker_id=self.id, finish=self._finisher(rc, a)
+                )
             except IllegalTransition as exc:
                 log.warning(
                     "result refused: %s",
