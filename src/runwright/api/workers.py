@@ -14,9 +14,9 @@ from runwright.engine.serving import ServingWorker
 from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
 from runwright.signals import interrupts
 from runwright.store.records import AttemptRecord, WorkerRecord
+from runwright.store.sql_store import LIVE_WORKER_STATES
 
 Notify = Callable[[str], None]
-LIVE = ("starting", "active", "draining")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ async def list_workers(session: Session, *, include_stopped: bool = True) -> lis
     return [
         WorkerView(w, held.get(w.id, []))
         for w in (await session.store.workers()).values()
-        if include_stopped or w.state in LIVE
+        if include_stopped or w.state in LIVE_WORKER_STATES
     ]
 
 

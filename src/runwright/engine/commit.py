@@ -33,6 +33,16 @@ def attempt_event(
     return Event(type, a.run_id, a.step_id, a.number, a.item_or_none, level, data or {})
 
 
+async def fail_run(tx: Transaction, run_id: str, error: str) -> None:
+    """Fail a run that is still running or waiting (one that already ended is left alone)."""
+    status = await tx.lock_run(run_id)
+    if status in (RunStatus.RUNNING, RunStatus.WAITING):
+        await tx.set_run_status(run_id, RunStatus.FAILED, error=error, finished=True)
+        await tx.add_events(
+            [Event(EventType.RUN_FAILED, run_id, level=Level.ERROR, data={"error": error})]
+        )
+
+
 class Committer:
     """Applies attempt outcomes for one run's plan inside a caller's transaction."""
 
@@ -147,12 +157,7 @@ class Committer:
         return False
 
     async def fail_run(self, tx: Transaction, run_id: str, error: str) -> None:
-        status = await tx.run_status(run_id)
-        if status in (RunStatus.RUNNING, RunStatus.WAITING):
-            await tx.set_run_status(run_id, RunStatus.FAILED, error=error, finished=True)
-            await tx.add_events(
-                [Event(EventType.RUN_FAILED, run_id, level=Level.ERROR, data={"error": error})]
-            )
+        await fail_run(tx, run_id, error)
 
     async def skip(
         self,

@@ -13,12 +13,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from functools import partial
 
+from runwright.engine.commit import fail_run
 from runwright.engine.context import RunContext
 from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
 from runwright.engine.worker import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS, Worker, log
 from runwright.errors import RunwrightError
-from runwright.events import Event, EventType, Level
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store
 from runwright.store.records import AttemptRecord
@@ -132,20 +132,7 @@ class ServingWorker(Worker):
             async with self.store.transaction() as tx:
                 await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=self.id)
                 await tx.transition(a.id, A.RUNNING, A.FAILED, error=message, worker_id=self.id)
-                if await tx.lock_run(a.run_id) in (RunStatus.RUNNING, RunStatus.WAITING):
-                    await tx.set_run_status(
-                        a.run_id, RunStatus.FAILED, error=message, finished=True
-                    )
-                    await tx.add_events(
-                        [
-                            Event(
-                                EventType.RUN_FAILED,
-                                a.run_id,
-                                level=Level.ERROR,
-                                data={"error": message},
-                            )
-                        ]
-                    )
+                await fail_run(tx, a.run_id, message)
 
         try:
             await retrying(self.store, "fail an unloadable run", once)
