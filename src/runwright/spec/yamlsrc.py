@@ -328,6 +328,11 @@ def _syntax_error(text: str, exc: yaml.YAMLError) -> YamlSyntaxError:
     return YamlSyntaxError(Mark(1, 1), f"{exc}; check the file is YAML")
 
 
+def _is_libyaml_depth_limit(exc: yaml.YAMLError) -> bool:
+    problem = getattr(exc, "problem", None) or ""
+    return "nesting depth" in problem
+
+
 def compose(
     text: str,
     *,
@@ -351,6 +356,11 @@ def compose(
         composer = _Composer(text, max_depth, max_nodes, pure_python)
         data = composer.run()
     except yaml.YAMLError as exc:
+        if not pure_python and _is_libyaml_depth_limit(exc):
+            # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) stops at its own nesting limit while
+            # scanning ahead, before our composer sees the events. The pure-Python parser has
+            # no such limit, so it lets our limit (and its message and position) decide.
+            return compose(text, max_depth=max_depth, max_nodes=max_nodes, pure_python=True)
         raise _syntax_error(text, exc) from None
     finally:
         if composer is not None:

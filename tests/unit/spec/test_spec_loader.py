@@ -292,3 +292,24 @@ def test_pure_python_parser_gives_the_same_data_and_positions() -> None:
     for path in [("steps", 3, "with", "prompt"), ("inputs", "task", "type"), ("more",)]:
         assert fast.source_map.value(path) == slow.source_map.value(path)
         assert fast.source_map.key(path) == slow.source_map.key(path)
+
+
+@pytest.mark.parametrize("pure_python", [False, True])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "steps: " + "[" * 5000 + "]" * 5000,
+        "steps: " + "{a: " * 1200 + "1" + "}" * 1200,
+        "steps:\n" + "".join(" " * (i + 1) + "-\n" for i in range(1200)),
+    ],
+    ids=["flow-sequences", "flow-mappings", "block-sequences"],
+)
+def test_our_nesting_limit_wins_over_the_parsers_own(text: str, pure_python: bool) -> None:
+    # libyaml >= 0.2.6 has its own limit of 1,000 levels; ours (100) must decide, with our
+    # message and the position where our limit was crossed, whichever parser runs.
+    from runwright.spec.yamlsrc import MAX_DEPTH, YamlSyntaxError, compose
+
+    with pytest.raises(YamlSyntaxError) as caught:
+        compose(text, pure_python=pure_python)
+    assert f"nesting is deeper than {MAX_DEPTH} levels" in str(caught.value)
+    assert caught.value.mark.line < 200
