@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from storetools import A, claim, eventually, raw, run_record
 
-from pgtools import terminate_backends
+from pgtools import fresh_schema, terminate_backends
 from runwright.errors import StoreUnavailable
 from runwright.store import open_store
 from runwright.store.migrate import migrations
@@ -71,6 +71,27 @@ async def wait_for_listener(store: PostgresStore) -> asyncio.Event:
 async def stays_unset(signal: asyncio.Event, seconds: float = 0.3) -> bool:
     """Watch the signal for a bounded time; True if it was never set."""
     return not await eventually(signal.is_set, timeout=seconds)
+
+
+async def test_notify_wakes_only_stores_of_the_same_schema(
+    stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    # Several runwright schemas in one database (tenants, or parallel test runs) share the
+    # NOTIFY channel; ready work in one must not wake the workers of another.
+    a, b = stores
+    with fresh_schema() as other_url:
+        other = open_store(other_url)
+        assert isinstance(other, PostgresStore)
+        try:
+            signal = await wait_for_listener(a)
+            async with other.transaction() as tx:
+                await tx.insert_run(run_record("elsewhere"))
+                await tx.insert_attempts([NewAttempt("elsewhere", "x", 1, A.READY)])
+            assert await stays_unset(signal)
+            await ready_attempts(b, 1)
+            assert await eventually(signal.is_set), "no wake-up for ready work in its own schema"
+        finally:
+            await other.close()
 
 
 async def test_notify_wakes_another_store_only_when_work_is_left(

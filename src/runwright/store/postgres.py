@@ -169,7 +169,9 @@ class PostgresStore(SqlStore):
                 await tx.flush()
                 if tx.wakes_others:
                     # Delivered at commit, and only if the commit happens.
-                    await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+                    # The payload names the schema: databases shared by several
+                    # runwright schemas (one per tenant, or per test) wake only their own.
+                    await conn.execute("SELECT pg_notify(%s, current_schema())", (CHANNEL,))
 
     async def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         await self._ready()
@@ -196,11 +198,14 @@ class PostgresStore(SqlStore):
                 async with await psycopg.AsyncConnection.connect(
                     self.url, **self._connect_args
                 ) as conn:
+                    rows = await (await conn.execute("SELECT current_schema()")).fetchall()
+                    schema = rows[0][0]
                     await conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.1
                     self._wake.set()  # work may have arrived while we were not listening
-                    async for _ in conn.notifies():
-                        self._wake.set()
+                    async for notice in conn.notifies():
+                        if notice.payload == schema:
+                            self._wake.set()
             except psycopg.Error as exc:
                 log.warning(
                     "lost the LISTEN connection to %s (%s); polling until it is back (retry in "
