@@ -55,6 +55,7 @@ class StepContext:
 
         Pieces may have any size and split lines or secrets anywhere: the engine
         masks each stream as one text and commits it in chunks while the step runs.
+        Call it from the event loop's thread (not from an executor thread).
         """
         if self._log is not None:
             self._log(stream, text)
