@@ -96,4 +96,5 @@ async def test_output_refs_name_the_blob_or_the_inline_size(store: SqlStore) -> 
         },
         {"step_id": "small", "item": None, "attempt_id": a.id, "size": 11, "blob": None},
     ]
+    assert [r.inline_json for r in await store.output_refs("r1")] == [None, '{"v": "é"}']
     assert await store.output_refs("nope") == []

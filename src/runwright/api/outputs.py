@@ -101,10 +101,10 @@ async def output_summaries(store: Store, run_id: str) -> dict[str, str]:
     for ref in await store.output_refs(run_id):
         if ref.item != NO_ITEM:
             continue
-        if ref.blob is not None:
+        if ref.inline_json is None:
             previews[ref.step_id] = f"({_size(ref.size)} of JSON; `runwright output`)"
         else:
-            previews[ref.step_id] = summary(await store.output(run_id, ref.step_id, NO_ITEM))
+            previews[ref.step_id] = summary(json.loads(ref.inline_json))
     return previews
 
 
@@ -120,5 +120,9 @@ async def output_rows(store: Store, run_id: str, *, inline: bool) -> AsyncIterat
     for ref in await store.output_refs(run_id):
         row: dict[str, Any] = {"type": "output", **ref.to_json()}
         if inline:
-            row["value"] = await store.output(run_id, ref.step_id, ref.item)
+            row["value"] = (
+                json.loads(ref.inline_json)
+                if ref.inline_json is not None
+                else await store.output(run_id, ref.step_id, ref.item)
+            )
         yield row

@@ -235,6 +235,8 @@ class OutputRef:
     attempt_id: int
     size: int
     blob: str | None
+    #: The JSON text itself when it is stored inline (small), so reading it costs no query.
+    inline_json: str | None = None
 
     @property
     def item_or_none(self) -> int | None:

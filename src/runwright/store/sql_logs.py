@@ -107,6 +107,8 @@ class LogReads:
         )
         # Inline values are small (under BLOB_THRESHOLD): sized here, in bytes like blobs.
         return [
-            OutputRef(r[0], int(r[1]), int(r[2]), int(r[4] or len((r[5] or "").encode())), r[3])
+            OutputRef(
+                r[0], int(r[1]), int(r[2]), int(r[4] or len((r[5] or "").encode())), r[3], r[5]
+            )
             for r in rows
         ]
