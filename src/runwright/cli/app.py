@@ -119,7 +119,7 @@ def escape(text: Any) -> str:
 
 
 def _register() -> None:
-    from runwright.cli import (  # noqa: F401 - registers commands  # noqa: F401 - registers commands
+    from runwright.cli import (  # noqa: F401 - registers commands
         cmd_author,
         cmd_logs,
         cmd_output,
