@@ -252,7 +252,7 @@ def test_runs_show_tail_and_export(project: Project) -> None:
 def test_export_rows_say_what_they_are(project: Project) -> None:
     run_id = ok_json(project.first)["run_id"]
     rows = json_lines(cli(project.dir, "export", run_id).stdout)
-    assert {r["type"] for r in rows} == {"run", "attempt", "event"}
+    assert {r["type"] for r in rows} == {"run", "attempt", "output", "event"}
     events = [r for r in rows if r["type"] == "event"]
     assert events[0]["event_type"] == "run.started"
 

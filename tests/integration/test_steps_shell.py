@@ -205,3 +205,36 @@ def test_cancellation_while_starting_does_not_wait_for_background_children(
         if child_file.exists() and child_file.read_text().strip():
             child = int(child_file.read_text())
             wait_until(functools.partial(process_gone, child), what=f"child {child} to die")
+
+
+CANARY = "canary-0123456789abcdef-SECRET-zz"
+
+
+def _fragments() -> list[str]:
+    return [CANARY[i : i + 8] for i in range(len(CANARY) - 7)]
+
+
+def test_output_is_masked_before_the_cap_cuts_it_and_streamed_as_it_comes(
+    tmp_path: Path,
+) -> None:
+    from runwright.redaction import Redactor
+
+    logged: list[tuple[str, str]] = []
+    ctx = make_context(
+        tmp_path,
+        env={**os.environ, "MY_API_KEY": CANARY},
+        redactor=Redactor([CANARY]),
+        _log=lambda stream, text: logged.append((stream, text)),
+    )
+    # Unmasked, the cap's cut would fall 16 characters into the secret.
+    script = (
+        f"printf '%s' \"$MY_API_KEY\"; head -c {OUTPUT_CAP - 17} /dev/zero | tr '\\0' x; "
+        "printf 'a:%s' \"${MY_API_KEY:0:10}\" >&2; sleep 0.2; "
+        "printf '%s\\n' \"${MY_API_KEY:10}\" >&2"
+    )
+    out = run(ctx, {"run": script})
+    assert out["stdout"].startswith("***xxx") and out["stderr"] == "a:***\n"
+    assert [f for f in _fragments() if f in out["stdout"] + out["stderr"]] == []
+    streamed = {s: "".join(t for k, t in logged if k == s) for s in ("stdout", "stderr")}
+    assert streamed == {"stdout": out["stdout"], "stderr": "a:***\n"}
+    assert len([t for k, t in logged if k == "stdout"]) > 1  # pieces, as they arrived

@@ -23,3 +23,36 @@ def test_short_values_and_extra_names() -> None:
     )
     assert r.redact("short not-a-secret-by-name") == f"short {MASK}"
     assert not Redactor([])
+
+
+CANARY = "canary-0123456789abcdef-SECRET-zz"  # 33 characters
+
+
+def fragments(secret: str, size: int = 8) -> list[str]:
+    """Every ``size``-character piece of ``secret``: none may survive masking."""
+    return [secret[i : i + size] for i in range(len(secret) - size + 1)]
+
+
+def test_a_stream_cut_anywhere_inside_a_secret_is_masked_whole() -> None:
+    r = Redactor([CANARY])
+    text = f"start {CANARY} middle {CANARY}{CANARY} end"
+    for cut in range(1, len(text)):
+        for second in (cut, min(len(text), cut + 3), min(len(text), cut + 17)):
+            masker = r.stream()
+            pieces = [text[:cut], text[cut:second], text[second:]]
+            got = "".join(masker.feed(p) for p in pieces) + masker.flush()
+            assert got == r.redact(text) == f"start {MASK} middle {MASK}{MASK} end"
+
+
+def test_a_stream_holds_back_at_most_the_longest_secret() -> None:
+    r = Redactor([CANARY, "other-secret-1"])
+    masker = r.stream()
+    emitted = masker.feed("x" * 100)
+    assert emitted == "x" * (100 - (len(CANARY) - 1))
+    assert masker.flush() == "x" * (len(CANARY) - 1)
+    assert Redactor([]).stream().feed("plain") == "plain"  # nothing to hold back
+
+
+def test_fragment_helper_sees_every_eight_characters() -> None:
+    found = fragments(CANARY)
+    assert len(found) == len(CANARY) - 7 and all(len(f) == 8 for f in found)

@@ -1,6 +1,8 @@
 """runwright.api: the library functions every interface (CLI, HTTP, MCP) calls."""
 
 from runwright.api.authoring import graph, init, json_schema, validate
+from runwright.api.logs import read_logs
+from runwright.api.outputs import step_output
 from runwright.api.results import RunDetails, RunResult, StepSummary
 from runwright.api.session import Session
 
@@ -12,5 +14,7 @@ __all__ = [
     "graph",
     "init",
     "json_schema",
+    "read_logs",
+    "step_output",
     "validate",
 ]

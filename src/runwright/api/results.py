@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from runwright.states import RunStatus
+from runwright.states import AttemptState, RunStatus
 from runwright.store.records import AttemptRecord, RunRecord
 
 
@@ -44,15 +44,30 @@ class StepSummary:
     error: str | None
     started_at: float | None
     finished_at: float | None
+    #: for_each items whose result came from the cache.
+    items_cached: int = 0
+    #: A one-line preview of the committed output (None: no output).
+    output: str | None = None
+    #: Whether an attempt left a traceback in the logs (`runwright logs RUN STEP`).
+    traceback: bool = False
+
+    @property
+    def cached(self) -> bool:
+        """The step's result came from the cache (for a for_each step: every item's)."""
+        return self.state == "cached" or (self.items > 0 and self.items_cached == self.items)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "step_id": self.step_id,
             "state": self.state,
+            "cached": self.cached,
             "attempts": self.attempts,
             "items": self.items,
             "items_done": self.items_done,
+            "items_cached": self.items_cached,
             "error": self.error,
+            "traceback": self.traceback,
+            "output_summary": self.output,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
@@ -74,8 +89,16 @@ class RunDetails:
         }
 
 
-def summarise(run: RunRecord, attempts: list[AttemptRecord], order: list[str]) -> RunDetails:
+def summarise(
+    run: RunRecord,
+    attempts: list[AttemptRecord],
+    order: list[str],
+    *,
+    outputs: dict[str, str] | None = None,
+    tracebacks: set[str] | frozenset[str] = frozenset(),
+) -> RunDetails:
     """Fold attempts into one line per step (in spec order)."""
+    outputs = outputs or {}
     by_step: dict[str, list[AttemptRecord]] = {}
     for a in attempts:
         by_step.setdefault(a.step_id, []).append(a)
@@ -95,6 +118,9 @@ def summarise(run: RunRecord, attempts: list[AttemptRecord], order: list[str]) -
                 current.error if current else None,
                 min((a.started_at for a in nodes if a.started_at), default=None),
                 current.finished_at if current else None,
+                sum(1 for a in items if a.state is AttemptState.CACHED),
+                outputs.get(step_id),
+                step_id in tracebacks,
             )
         )
     counts = Counter(s.state for s in steps)

@@ -11,6 +11,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from runwright.api.logs import read_logs
+from runwright.api.outputs import output_rows, output_summaries, step_output
 from runwright.api.results import RunDetails, RunResult, summarise
 from runwright.api.waiting import wait_for_run
 from runwright.engine.approvals import decide
@@ -32,7 +34,7 @@ from runwright.spec.loader import LoadedSpec, load_spec, parse_spec
 from runwright.states import RunStatus
 from runwright.store import open_store
 from runwright.store.base import Store, Transaction
-from runwright.store.records import CacheStats, RunRecord
+from runwright.store.records import CacheStats, LogChunk, RunRecord
 
 Notify = Callable[[str], None]
 
@@ -330,17 +332,47 @@ class Session:
             order = [s.id for s in parse_spec(run.spec_source, path=run.spec_path).pipeline.steps]
         except Exception:  # an unreadable old spec must not hide the run's state
             order = []
-        return summarise(run, attempts, order)
+        tracebacks = {
+            s.step_id for s in await self.store.log_streams(run.id) if s.stream == "traceback"
+        }
+        return summarise(
+            run,
+            attempts,
+            order,
+            outputs=await output_summaries(self.store, run.id),
+            tracebacks=tracebacks,
+        )
+
+    async def output(self, run_id: str, step_id: str, *, item: int | None = None) -> Any:
+        """A step's committed output, blobs resolved (see :func:`api.outputs.step_output`)."""
+        return await step_output(self.store, run_id, step_id, item)
+
+    def logs(
+        self,
+        run_id: str,
+        step_id: str | None = None,
+        *,
+        item: int | None = None,
+        follow: bool = False,
+    ) -> AsyncIterator[LogChunk]:
+        """A run's (or one step's) log chunks, masked; ``follow`` waits for new ones."""
+        return read_logs(self.store, run_id, step_id=step_id, item=item, follow=follow)
 
     async def events(self, run_id: str, **filters: Any) -> list[Event]:
         run = await self.store.get_run(run_id)
         return await self.store.events(run.id, **filters)
 
-    async def export(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def export(
+        self, run_id: str, *, with_outputs: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Rows: the run, its attempts, its outputs (by reference unless ``with_outputs``),
+        its events."""
         run = await self.store.get_run(run_id)
         yield {"type": "run", **run.to_json(), "spec_source": run.spec_source}
         for a in await self.store.attempts(run.id):
             yield {"type": "attempt", **a.to_json()}
+        async for row in output_rows(self.store, run.id, inline=with_outputs):
+            yield row
         async for event in self.store.iter_events(run.id):
             row = event.to_json()
             row["event_type"] = row.pop("type")  # "type" says what kind of row this is

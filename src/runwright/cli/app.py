@@ -119,7 +119,15 @@ def escape(text: Any) -> str:
 
 
 def _register() -> None:
-    from runwright.cli import cmd_author, cmd_read, cmd_run, cmd_schedule, cmd_worker  # noqa: F401 - registers commands
+    from runwright.cli import (  # noqa: F401 - registers commands
+        cmd_author,
+        cmd_logs,
+        cmd_output,
+        cmd_read,
+        cmd_run,
+        cmd_schedule,
+        cmd_worker,
+    )
 
 
 _register()

@@ -71,18 +71,26 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
         out.print(f"[red]error:[/] {escape(r.error)}")
     if r.inputs:
         out.print(f"inputs: {escape(json.dumps(r.inputs))}")
-    table = Table("step", "state", "attempts", "items", "took", "error", box=None)
+    table = Table("step", "state", "attempts", "items", "took", "output / error", box=None)
     for s in details.steps:
         items = f"{s.items_done}/{s.items}" if s.items else ""
+        if s.items_cached:
+            items += " cached" if s.items_cached == s.items else f" ({s.items_cached} cached)"
         table.add_row(
             escape(s.step_id),
-            styled(s.state),
+            styled(s.state) + (" [cyan](cached)[/]" if s.cached and s.state != "cached" else ""),
             str(s.attempts),
             items,
             duration(s.started_at, s.finished_at) if s.started_at else "",
-            escape((s.error or "")[:80]),
+            escape((s.error or "")[:80]) if s.error else escape(s.output or ""),
         )
     out.print(table)
+    for s in details.steps:
+        if s.traceback and s.error:
+            out.print(
+                f"[dim]traceback of {escape(s.step_id)}: runwright logs {r.id} "
+                f"{escape(s.step_id)}[/]"
+            )
 
 
 def _line(e: Event) -> str:
@@ -135,14 +143,22 @@ def tail(
 def export(
     run_id: str,
     format: Annotated[str, typer.Option("--format", help="jsonl")] = "jsonl",
+    with_outputs: Annotated[
+        bool,
+        typer.Option(
+            "--with-outputs",
+            help="Put each output's value in its row (blobs resolved); "
+            "without it, output rows carry the blob id and size.",
+        ),
+    ] = False,
 ) -> None:
-    """Export a run (record, attempts, events) as JSON lines."""
+    """Export a run (record, attempts, outputs, events) as JSON lines."""
 
     async def go() -> None:
         if format != "jsonl":
             raise UsageError(f"unknown export format {format!r}; use jsonl")
         async with api.Session(G.settings()) as session:
-            async for row in session.export(run_id):
+            async for row in session.export(run_id, with_outputs=with_outputs):
                 sys.stdout.write(json.dumps(row, default=str) + "\n")
 
     run_async(go)

@@ -1,8 +1,13 @@
-"""Live progress of a run on a terminal, fed by the run's committed events."""
+"""Progress of a run, fed by its committed events.
+
+On a terminal: a live bar plus the steps running now. Elsewhere (CI logs, a
+pipe): one plain line per finished step on stderr, so the log shows what happened.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable
 from contextlib import suppress
@@ -22,6 +27,37 @@ from runwright.store.records import RunRecord
 T = TypeVar("T")
 _FINAL = {EventType.STEP_SUCCEEDED, EventType.STEP_SKIPPED}
 _SHOWN_RUNNING = 8
+#: Seconds between looks for finished steps when printing plain lines.
+_LINES_POLL = 0.25
+#: Characters of an error quoted in a plain line.
+_ERROR_CHARS = 200
+
+
+def _label(e: Event) -> str:
+    return f"{e.step_id}" if e.item is None else f"{e.step_id}[{e.item}]"
+
+
+def step_line(e: Event, started: float | None) -> str | None:
+    """The plain line for an event that ends an attempt (None for other events)."""
+    took = f"{e.ts - started:.2f}s" if started is not None else "-"
+    attempt = f"attempt {e.attempt}" if e.attempt else ""
+    if e.type is EventType.STEP_SUCCEEDED:
+        if e.data.get("cached"):
+            return f"{_label(e)}  cached"
+        if "items" in e.data:
+            return f"{_label(e)}  succeeded  {e.data['items']} items"
+        return f"{_label(e)}  succeeded  {took}  {attempt}"
+    if e.type in (EventType.STEP_FAILED, EventType.STEP_RETRYING):
+        error = " ".join(str(e.data.get("error", "")).split())
+        if len(error) > _ERROR_CHARS:
+            error = error[: _ERROR_CHARS - 1] + "…"
+        retry = ", retrying" if e.type is EventType.STEP_RETRYING else ""
+        return f"{_label(e)}  failed  {took}  {attempt}{retry}: {error}"
+    if e.type is EventType.STEP_SKIPPED:
+        return f"{_label(e)}  skipped  ({e.data.get('reason', '')})"
+    if e.type is EventType.STEP_WAITING:
+        return f"{_label(e)}  waiting for approval"
+    return None
 
 
 class RunProgress:
@@ -31,6 +67,10 @@ class RunProgress:
         self.session = session
         self.live = live
         self.quiet = quiet
+        #: Plain lines per finished step (not on a terminal); only for what happens from now.
+        self.lines = not live and not quiet
+        self.since = time.time()
+        self._started: dict[tuple[str | None, int | None, int | None], float] = {}
         self.run_id: str | None = None
         self.after = 0
         self.total = 0
@@ -52,6 +92,8 @@ class RunProgress:
             err.print(f"run [bold]{run.id}[/] of [bold]{run.pipeline}[/]")
 
     def _apply(self, e: Event) -> None:
+        if self.lines:
+            self._line(e)
         key = (e.step_id, e.item)
         if e.type is EventType.RUN_STARTED:
             self.total += int(e.data.get("steps", 0))
@@ -70,6 +112,20 @@ class RunProgress:
                 self.done += 1
         elif e.type is EventType.STEP_WAITING:
             self.running.pop(key, None)
+
+    def _line(self, e: Event) -> None:
+        attempt_key = (e.step_id, e.item, e.attempt)
+        if e.type is EventType.STEP_STARTED:
+            self._started[attempt_key] = e.ts
+            return
+        line = step_line(e, self._started.get(attempt_key))
+        if line is None:
+            return
+        self._started.pop(attempt_key, None)
+        if e.ts >= self.since:
+            # Plain text, not Rich: step ids and errors are data, never markup.
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     async def poll(self) -> None:
         if self.run_id is None:
@@ -104,6 +160,12 @@ class RunProgress:
     async def follow(self, work: Awaitable[T]) -> T:
         """Await ``work`` while showing progress (when live)."""
         task = asyncio.ensure_future(work)
+        if self.lines:
+            while not task.done():
+                await asyncio.wait([task], timeout=_LINES_POLL)
+                with suppress(StoreUnavailable):
+                    await self.poll()
+            return await task
         if not self.live:
             return await task
         with Live(self.render(), console=err, refresh_per_second=10, transient=True) as live:

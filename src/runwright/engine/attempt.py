@@ -11,6 +11,7 @@ from typing import Any
 from runwright.cachekey import cache_key
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
+from runwright.engine.logwriter import LogWriter
 from runwright.errors import (
     FatalStepError,
     IllegalTransition,
@@ -19,15 +20,18 @@ from runwright.errors import (
     StepTimeout,
 )
 from runwright.events import Event, EventType, Level
+from runwright.redaction import Redactor
 from runwright.states import AttemptState
 from runwright.steps.base import StepContext, WaitForApproval
 from runwright.store.base import Store, Transaction
-from runwright.store.records import NO_ITEM, AttemptRecord, NewAttempt
+from runwright.store.records import NO_ITEM, AttemptRecord, LogChunk, NewAttempt
 from runwright.workspace import FileWrite
 
 A = AttemptState
 #: Runs ``write(tx)`` in one transaction that also claims follow-up work.
-Finish = Callable[[Callable[[Transaction], Awaitable[None]]], Awaitable[list[AttemptRecord]]]
+Write = Callable[[Transaction], Awaitable[None]]
+Finish = Callable[[Write], Awaitable[list[AttemptRecord]]]
+#: Characters of stdout/stderr quoted in a failure's step.log event (masked before cut).
 _TAIL = 2000
 
 
@@ -38,7 +42,7 @@ class _Failure(Exception):
         self.data = data or {}
 
 
-def _classify(exc: BaseException, timeout: float | None) -> _Failure:
+def _classify(exc: BaseException, timeout: float | None, redactor: Redactor) -> _Failure:
     if isinstance(exc, TimeoutError):
         return _Failure(
             str(StepTimeout(f"step exceeded its timeout of {timeout:g}s")), retryable=True
@@ -46,7 +50,12 @@ def _classify(exc: BaseException, timeout: float | None) -> _Failure:
     data: dict[str, Any] = {}
     output = getattr(exc, "output", None)
     if isinstance(output, dict):
-        data = {k: str(v)[-_TAIL:] for k, v in output.items() if k in ("stderr", "stdout")}
+        # Masked whole, then cut: a cut inside a secret must not keep its last characters.
+        data = {
+            k: redactor.redact(str(v))[-_TAIL:]
+            for k, v in output.items()
+            if k in ("stderr", "stdout")
+        }
         if "exit_code" in output:
             data["exit_code"] = output["exit_code"]
     if isinstance(exc, FatalStepError):
@@ -75,6 +84,7 @@ async def execute(
     """Run attempt ``a`` to a committed outcome; return the attempts claimed with it."""
     step = rc.plan.steps[a.step_id]
     events: list[Event] = []
+    logs: list[LogChunk] = []
     state = a.state
     committer = rc.committer
     try:
@@ -120,6 +130,7 @@ async def execute(
         workspace = rc.workspace.bind(
             lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw))
         )
+        writer = LogWriter(store, a, committer.redactor)
         ctx = StepContext(
             run_id=a.run_id,
             step_id=a.step_id,
@@ -131,32 +142,57 @@ async def execute(
             env=rc.env,
             timeout=step.timeout,
             _emit=emit,
+            redactor=committer.redactor,
+            _log=writer.write,
         )
-        if step.timeout is not None:
-            async with asyncio.timeout(step.timeout):
+        try:
+            if step.timeout is not None:
+                async with asyncio.timeout(step.timeout):
+                    result = await step.kind.run(ctx, params)
+            else:
                 result = await step.kind.run(ctx, params)
-        else:
-            result = await step.kind.run(ctx, params)
+        finally:
+            # The tail of the output commits with the outcome, whatever it is.
+            logs = await writer.close()
         if isinstance(result, WaitForApproval):
             parked = rc.committer.clean(events)
-            return await finish(lambda tx: _park(tx, a, state, result, parked, worker_id))
+            return await finish(
+                _logged(logs, lambda tx: _park(tx, a, state, result, parked, worker_id))
+            )
         output_json = _dump(rc, result)
         if a.item == NO_ITEM:
             rc.remember(a.step_id, A.SUCCEEDED, result)
         return await finish(
-            lambda tx: committer.succeed(
-                tx, a, output_json, events, old=state, worker_id=worker_id, cache_key=key
+            _logged(
+                logs,
+                lambda tx: committer.succeed(
+                    tx, a, output_json, events, old=state, worker_id=worker_id, cache_key=key
+                ),
             )
         )
     except asyncio.CancelledError:
-        await _cancelled(store, a, state, rc.committer.clean(events), worker_id)
+        await _cancelled(store, a, state, rc.committer.clean(events), worker_id, logs)
         raise
     except IllegalTransition:
         raise  # fenced out: not this step's failure, so `except Exception` must not record it
     except Exception as exc:
-        failure = _classify(exc, step.timeout)
+        failure = _classify(exc, step.timeout, committer.redactor)
         events.extend(_failure_events(a, failure))
-        return await finish(lambda tx: _fail(rc, tx, a, state, failure, events, worker_id))
+        return await finish(
+            _logged(logs, lambda tx: _fail(rc, tx, a, state, failure, events, worker_id))
+        )
+
+
+def _logged(logs: list[LogChunk], write: Write) -> Write:
+    """``write``, preceded by the attempt's last log chunks, in one transaction."""
+    if not logs:
+        return write
+
+    async def both(tx: Transaction) -> None:
+        await tx.add_log_chunks(logs)
+        await write(tx)
+
+    return both
 
 
 async def _fail(
@@ -182,10 +218,16 @@ def _failure_events(a: AttemptRecord, failure: _Failure) -> list[Event]:
 
 
 async def _cancelled(
-    store: Store, a: AttemptRecord, state: AttemptState, events: list[Event], worker_id: str
+    store: Store,
+    a: AttemptRecord,
+    state: AttemptState,
+    events: list[Event],
+    worker_id: str,
+    logs: list[LogChunk],
 ) -> None:
     try:
         async with store.transaction() as tx:
+            await tx.add_log_chunks(logs)
             await tx.transition(a.id, state, A.CANCELLED, reason="cancelled", worker_id=worker_id)
             await tx.add_events(
                 [

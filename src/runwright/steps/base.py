@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from runwright.events import EventType, Level
+from runwright.redaction import Redactor
 
 if TYPE_CHECKING:
     from runwright.workspace import Workspace
@@ -40,11 +41,24 @@ class StepContext:
     _emit: Callable[[EventType, Level, dict[str, Any]], None] | None = field(
         default=None, repr=False
     )
+    #: Masks the run's secrets; a kind that cuts text (keeps a tail) masks with it first.
+    redactor: Redactor = field(default_factory=lambda: Redactor(()), repr=False)
+    _log: Callable[[str, str], None] | None = field(default=None, repr=False)
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""
         if self._emit is not None:
             self._emit(type, level, data)
+
+    def log(self, stream: str, text: str) -> None:
+        """Stream output (``stdout``, ``stderr``, ``traceback``) to the run's logs as it comes.
+
+        Pieces may have any size and split lines or secrets anywhere: the engine
+        masks each stream as one text and commits it in chunks while the step runs.
+        Call it from the event loop's thread (not from an executor thread).
+        """
+        if self._log is not None:
+            self._log(stream, text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,11 @@ import importlib
 import inspect
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, ClassVar
 
 from runwright.errors import FatalStepError
@@ -38,6 +40,8 @@ class _Target:
 # Keyed by (pipeline_dir, spec): a benchmark of 10,000 trivial steps must not
 # re-import, re-inspect or re-hash anything after the first call.
 _targets: dict[tuple[str, str], _Target] = {}
+#: Frames from these directories lead up to the user's function; the traceback starts after them.
+_PLUMBING = (str(Path(__file__).resolve().parent.parent), str(Path(asyncio.__file__).parent))
 
 
 class PythonStep:
@@ -67,17 +71,36 @@ class PythonStep:
                     f"step '{ctx.step_id}': cannot call {target.spec}{target.signature} "
                     f"with args {params.get('args')!r}: {exc}; change with.args to match"
                 ) from exc
-        if target.is_async:
-            result = await target.func(*args, **kwargs)
-        else:
-            loop = asyncio.get_running_loop()
-            # Off the event loop, so a blocking function cannot stall other steps.
-            call = functools.partial(target.func, *args, **kwargs)
-            result = await loop.run_in_executor(None, call)
-        if inspect.isawaitable(result):
-            # A sync wrapper (e.g. a decorator) around a coroutine function.
-            result = await result
+        try:
+            if target.is_async:
+                result = await target.func(*args, **kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                # Off the event loop, so a blocking function cannot stall other steps.
+                call = functools.partial(target.func, *args, **kwargs)
+                result = await loop.run_in_executor(None, call)
+            if inspect.isawaitable(result):
+                # A sync wrapper (e.g. a decorator) around a coroutine function.
+                result = await result
+        except Exception as exc:
+            # The error keeps `Type: message`; the whole traceback goes to the logs
+            # (masked there like any output) for `runwright logs` and `show`'s hint.
+            ctx.log("traceback", format_traceback(exc))
+            raise
         return result
+
+
+def format_traceback(exc: BaseException) -> str:
+    """The exception's traceback, starting at the user's code (runwright's frames left out)."""
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None and tb.tb_next is not None and _is_plumbing(tb):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _is_plumbing(tb: TracebackType) -> bool:
+    filename = tb.tb_frame.f_code.co_filename
+    return filename.startswith(_PLUMBING) or "concurrent/futures" in filename
 
 
 def resolve(spec: Any, pipeline_dir: Path, *, step_id: str | None = None) -> _Target:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from runwright.errors import FatalStepError, StepError
+from runwright.redaction import Redactor, StreamMasker
 from runwright.steps.base import StepContext
 
 #: Most bytes kept per stream; the tail is kept because that is where errors are.
@@ -63,6 +65,7 @@ class ShellStep:
         executable = _find_shell(ctx, params.get("shell", "bash"), env)
 
         transport, capture = await _spawn((executable, "-c", command), cwd=cwd, env=env)
+        capture.attach(ctx.redactor, ctx.log)
         pgid = transport.get_pid()
         try:
             await asyncio.shield(capture.exited)
@@ -71,11 +74,12 @@ class ShellStep:
             except TimeoutError:
                 # A background process still holds our pipes; waiting for it
                 # would hang the step until its timeout.
-                capture.stderr.feed(b"\n[runwright: a background process kept the pipes open]\n")
+                capture.note(2, "\n[runwright: a background process kept the pipes open]\n")
         except asyncio.CancelledError:
             await _terminate_group(pgid, capture)
             raise
         finally:
+            capture.finish()
             transport.close()
 
         exit_code = transport.get_returncode()
@@ -104,14 +108,18 @@ class ShellStep:
 
 
 class _Tail:
-    """Keeps at most ``OUTPUT_CAP`` trailing bytes of a stream, counting what it drops."""
+    """Keeps at most ``OUTPUT_CAP`` trailing bytes of a stream, counting what it drops.
+
+    It is fed text that is already masked: cutting raw output could keep the
+    last characters of a secret whose beginning was cut away.
+    """
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._dropped = 0
 
-    def feed(self, data: bytes) -> None:
-        self._buf += data
+    def feed(self, text: str) -> None:
+        self._buf += text.encode("utf-8", errors="surrogateescape")
         excess = len(self._buf) - OUTPUT_CAP
         if excess > 0:
             del self._buf[:excess]
@@ -128,16 +136,55 @@ class _Capture(asyncio.SubprocessProtocol):
     # A protocol rather than StreamReaders: data is folded into the capped tails
     # as it arrives (no unbounded buffering), and process exit is observed
     # separately from pipe closure, which Process.wait() on 3.11 conflates.
+    # Each stream is decoded and masked as one text (a secret split between two
+    # reads is still masked), then kept in its tail and streamed to the run's logs.
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.stdout = _Tail()
         self.stderr = _Tail()
         self.exited: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
+        self._decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in (1, 2)}
+        self._maskers: dict[int, StreamMasker] | None = None
+        self._log: Callable[[str, str], None] = _no_log
+        #: What arrived before attach(): the start of the process races with it.
+        self._early: list[tuple[int, bytes]] = []
+
+    def attach(self, redactor: Redactor, log: Callable[[str, str], None]) -> None:
+        """Start masking, keeping and logging output (with what arrived before)."""
+        self._maskers = {1: redactor.stream(), 2: redactor.stream()}
+        self._log = log
+        early, self._early = self._early, []
+        for fd, raw in early:
+            self._take(fd, self._decoders[fd].decode(raw))
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
         raw = data.encode() if isinstance(data, str) else data
-        (self.stdout if fd == 1 else self.stderr).feed(raw)
+        if self._maskers is None:
+            self._early.append((fd, raw))
+        else:
+            self._take(fd, self._decoders[fd].decode(raw))
+
+    def note(self, fd: int, text: str) -> None:
+        """Add runwright's own remark to a stream, in order with the output."""
+        self._take(fd, self._decoders[fd].decode(b"", final=True) + text)
+
+    def finish(self) -> None:
+        """The streams ended: release what the maskers and decoders held back."""
+        if self._maskers is None:
+            return
+        for fd, masker in self._maskers.items():
+            self._put(fd, masker.feed(self._decoders[fd].decode(b"", final=True)) + masker.flush())
+        self._maskers = None
+
+    def _take(self, fd: int, text: str) -> None:
+        if self._maskers is not None:
+            self._put(fd, self._maskers[1 if fd == 1 else 2].feed(text))
+
+    def _put(self, fd: int, safe: str) -> None:
+        if safe:
+            (self.stdout if fd == 1 else self.stderr).feed(safe)
+            self._log("stdout" if fd == 1 else "stderr", safe)
 
     def process_exited(self) -> None:
         if not self.exited.done():
@@ -148,6 +195,10 @@ class _Capture(asyncio.SubprocessProtocol):
         self.process_exited()
         if not self.closed.done():
             self.closed.set_result(None)
+
+
+def _no_log(stream: str, text: str) -> None:
+    pass
 
 
 def _build_env(ctx: StepContext, extra: Any) -> dict[str, str]:

@@ -19,7 +19,10 @@ from runwright.store.records import (
     AttemptRecord,
     CacheEntry,
     CacheStats,
+    LogChunk,
+    LogStream,
     NewAttempt,
+    OutputRef,
     RunRecord,
     ScheduleRecord,
     WorkerRecord,
@@ -143,6 +146,10 @@ class Transaction(Protocol):
 
     async def add_events(self, events: Sequence[Event]) -> None: ...
 
+    async def add_log_chunks(self, chunks: Sequence[LogChunk]) -> None:
+        """Append masked log chunks; a chunk already stored (same attempt, stream, seq) is kept."""
+        ...
+
     async def cache_get(self, key: str) -> CacheEntry | None: ...
 
     async def cache_put(
@@ -205,6 +212,27 @@ class Store(Protocol):
     def iter_events(self, run_id: str) -> AsyncIterator[Event]: ...
 
     async def output(self, run_id: str, step_id: str, item: int) -> Any: ...
+
+    async def output_refs(self, run_id: str) -> list[OutputRef]:
+        """Every committed output of a run by reference (blob id or inline, size)."""
+        ...
+
+    async def logs(
+        self,
+        run_id: str,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        step_id: str | None = None,
+        item: int | None = None,
+        streams: Collection[str] = (),
+    ) -> list[LogChunk]:
+        """A run's log chunks with ``id > after`` in commit order, blobs resolved."""
+        ...
+
+    async def log_streams(self, run_id: str) -> list[LogStream]:
+        """Every (step, item, attempt, stream) a run logged, with chunk count and size."""
+        ...
 
     async def cache_stats(self) -> CacheStats: ...
 

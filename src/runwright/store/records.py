@@ -172,3 +172,81 @@ class CacheStats:
     bytes: int
     hits: int
     by_kind: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """One piece of one output stream of one attempt, masked before it was written.
+
+    ``stream`` is ``stdout``, ``stderr`` or ``traceback``; ``seq`` counts the
+    stream's chunks from 0; ``id`` (assigned on commit) orders a run's chunks.
+    """
+
+    run_id: str
+    step_id: str
+    item: int
+    attempt: int
+    stream: str
+    seq: int
+    text: str
+    ts: float
+    id: int | None = None
+
+    @property
+    def item_or_none(self) -> int | None:
+        return None if self.item == NO_ITEM else self.item
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "run_id": self.run_id,
+            "step_id": self.step_id,
+            "item": self.item_or_none,
+            "attempt": self.attempt,
+            "stream": self.stream,
+            "seq": self.seq,
+            "ts": self.ts,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LogStream:
+    """What one stream of one attempt holds: how many chunks and characters."""
+
+    step_id: str
+    item: int
+    attempt: int
+    stream: str
+    chunks: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRef:
+    """A committed output by reference: where it lives and how big its JSON is.
+
+    ``blob`` is the sha256 of its blob when it is stored by reference (large
+    outputs), None when it is stored inline in the outputs table.
+    """
+
+    step_id: str
+    item: int
+    attempt_id: int
+    size: int
+    blob: str | None
+    #: The JSON text itself when it is stored inline (small), so reading it costs no query.
+    inline_json: str | None = None
+
+    @property
+    def item_or_none(self) -> int | None:
+        return None if self.item == NO_ITEM else self.item
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step_id": self.step_id,
+            "item": self.item_or_none,
+            "attempt_id": self.attempt_id,
+            "size": self.size,
+            "blob": self.blob,
+        }

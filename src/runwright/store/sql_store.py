@@ -33,6 +33,7 @@ from runwright.store.sql import (
     run_from_row,
     worker_from_row,
 )
+from runwright.store.sql_logs import LogReads
 from runwright.store.sql_schedules import SCHEDULE_COLUMNS, schedule_from_row
 from runwright.store.sql_tx import SqlTransaction
 
@@ -40,7 +41,7 @@ from runwright.store.sql_tx import SqlTransaction
 LIVE_WORKER_STATES = ("starting", "active", "draining")
 
 
-class SqlStore(ABC):
+class SqlStore(LogReads, ABC):
     """Implements :class:`runwright.store.base.Store` over shared SQL."""
 
     url: str
@@ -60,7 +61,7 @@ class SqlStore(ABC):
         """None: this database cannot signal new work, so workers poll."""
         return None
 
-    async def reset_connections(self) -> None:  # noqa: B027 - optional hook
+    async def reset_connections(self) -> None:
         """Nothing pooled to reset by default."""
 
     # -- runs ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from runwright.errors import IllegalTransition, NotFoundError
 from runwright.events import Event
 from runwright.states import AttemptState, RunStatus, check_attempt
-from runwright.store.records import NO_ITEM, AttemptRecord, NewAttempt, RunRecord
+from runwright.store.records import NO_ITEM, AttemptRecord, LogChunk, NewAttempt, RunRecord
 from runwright.store.sql import (
     ATTEMPT_COLUMNS,
     Cursor,
@@ -24,6 +24,7 @@ from runwright.store.sql import (
     attempt_from_row,
     marks,
 )
+from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_schedules import ScheduleWrites
 
@@ -82,6 +83,9 @@ class SqlTransaction(OutputWrites, ScheduleWrites):
 
     def discard(self) -> None:
         self._events.clear()
+
+    async def add_log_chunks(self, chunks: Sequence[LogChunk]) -> None:
+        await add_log_chunks(self._c, chunks)
 
     # -- runs ------------------------------------------------------------------------------
 
