@@ -6,7 +6,7 @@ The engine never imports a concrete kind; it looks kinds up in the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from runwright.events import EventType, Level
 
 if TYPE_CHECKING:
+    from runwright.processes import ProcessGroup
     from runwright.workspace import Workspace
 
 
@@ -40,11 +41,21 @@ class StepContext:
     _emit: Callable[[EventType, Level, dict[str, Any]], None] | None = field(
         default=None, repr=False
     )
+    _on_process: Callable[[ProcessGroup], Awaitable[None]] | None = field(default=None, repr=False)
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""
         if self._emit is not None:
             self._emit(type, level, data)
+
+    async def record_process(self, group: ProcessGroup) -> None:
+        """Durably record the process group this attempt just started, before it goes on.
+
+        A kind that starts processes calls this right after the start; if it raises
+        (the attempt was taken away), the kind must kill the group and re-raise.
+        """
+        if self._on_process is not None:
+            await self._on_process(group)
 
 
 @dataclass(frozen=True, slots=True)
