@@ -154,6 +154,15 @@ class Watchdog:
         """The watchdog's pid, once started."""
         return self._proc.pid if self._proc is not None else None
 
+    def close(self) -> None:
+        """Stop watching: the watchdog kills what is still registered, and exits."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            self._groups.clear()
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
+            proc.wait()
+
     def _send(self, line: str) -> None:
         for _ in range(2):
             proc = self._ensure()
@@ -161,17 +170,27 @@ class Watchdog:
             try:
                 os.write(proc.stdin.fileno(), line.encode())
                 return
-            except (BrokenPipeError, OSError):
-                # It died (killed by hand?): start a new one that knows every live group.
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()
-                proc.poll()
-                self._proc = None
+            except BlockingIOError:
+                # It stopped reading (SIGSTOP?): a full pipe must never block a step.
+                proc.kill()
+            except OSError:
+                pass  # it died (killed by hand?)
+            # Replace it with one that knows every live group.
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            proc.wait()
+            self._proc = None
 
     def _ensure(self) -> subprocess.Popen[bytes]:
-        if self._proc is not None and self._pid == os.getpid():
-            return self._proc
-        self._pid = os.getpid()  # a forked child must not share its parent's watchdog
+        if self._proc is not None:
+            if self._pid == os.getpid():
+                return self._proc
+            # A forked child: its parent's pipe and groups are not its own.
+            if self._proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._proc.stdin.fileno())
+            self._groups = {}
+        self._pid = os.getpid()
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(_WATCHDOG)],
             stdin=subprocess.PIPE,
@@ -185,6 +204,7 @@ class Watchdog:
         lines = "".join(f"+ {g} {s or 0}\n" for g, s in self._groups.items())
         if lines:
             os.write(self._proc.stdin.fileno(), lines.encode())
+        os.set_blocking(self._proc.stdin.fileno(), False)
         return self._proc
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from clitools import wait_until
 from proctools import alive, group_members, kill_group, watchdog_of
+from runwright.processes import ProcessGroup, Watchdog
 
 RUNNER = """
 import subprocess, sys
@@ -103,3 +104,22 @@ def test_a_finished_or_reused_group_is_left_alone(
     assert wait_until(lambda: not alive(watchdog), 10)
     assert len(group_members(pgid)) == 2  # the watchdog is done; the group lives on
     os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_stopped_watchdog_never_blocks_the_runner_and_is_replaced() -> None:
+    wd = Watchdog()
+    try:
+        wd.add(ProcessGroup(999_999, "h", 1, None))
+        stopped = wd.pid
+        assert stopped is not None
+        os.kill(stopped, signal.SIGSTOP)
+        # Far more than a pipe holds: each message is ~12 bytes, a pipe 64 KiB.
+        for i in range(20_000):
+            wd.add(ProcessGroup(1_000_000 + i, "h", 1, None))
+            wd.remove(1_000_000 + i)
+        assert wd.pid not in (None, stopped)
+        assert not alive(stopped)
+        assert wd.groups == [999_999]  # the replacement was told of what is still live
+        wd.remove(999_999)
+    finally:
+        wd.close()
