@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -153,3 +154,11 @@ async def test_a_group_that_survives_sigkill_fails_the_attempt(
         await clear_orphans(store, await _rerun_of(store, describe(pgid)))
     [event] = await _checked(store)
     assert event["outcome"] == "survived" and event["alive"] == members(pgid)
+
+
+async def test_a_group_from_before_a_reboot_of_this_machine_is_gone(store: SqlStore) -> None:
+    # A number that may well be alive now: after a reboot it is not ours, whatever it is.
+    rerun = await _rerun_of(store, ProcessGroup(1, socket.gethostname(), 1, "an-earlier-boot"))
+    await clear_orphans(store, rerun)
+    [event] = await _checked(store)
+    assert (event["outcome"], event["note"]) == ("gone", "this machine rebooted since")

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import time
 from typing import Any
 
@@ -26,7 +27,7 @@ from runwright.engine.commit import attempt_event
 from runwright.engine.resilience import retrying
 from runwright.errors import StepError
 from runwright.events import Event, EventType, Level
-from runwright.processes import ProcessGroup, members, same_group
+from runwright.processes import ProcessGroup, boot_id, members, same_group
 from runwright.store.base import Store
 from runwright.store.records import AttemptProcess, AttemptRecord
 
@@ -85,6 +86,9 @@ async def _settle(store: Store, old: AttemptProcess) -> dict[str, Any] | None:
         "host": group.host,
         "worker_id": old.worker_id,
     }
+    if group.host == socket.gethostname() and group.boot != boot_id():
+        data.update(outcome="gone", found=[], note="this machine rebooted since")
+        return data
     if not group.local:
         worker = (
             (await store.workers([old.worker_id])).get(old.worker_id) if old.worker_id else None
