@@ -29,6 +29,8 @@ class EventType(StrEnum):
     APPROVAL_REQUESTED = "approval.requested"
     APPROVAL_GRANTED = "approval.granted"
     APPROVAL_REJECTED = "approval.rejected"
+    #: Before a re-run acts: what was left of an abandoned attempt's process group.
+    STEP_ORPHANS_CHECKED = "step.orphans_checked"
 
 
 class Level(StrEnum):

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from fixtures_steps.stepctx import async_wait_until, make_context, process_gone, wait_until
 
-from runwright.errors import FatalStepError, StepError
+from runwright.errors import FatalStepError, IllegalTransition, StepError
+from runwright.processes import ProcessGroup, members, watchdog
 from runwright.steps.base import StepContext, StepKind
 from runwright.steps.shell import OUTPUT_CAP, ShellStep
 
@@ -238,3 +239,91 @@ def test_output_is_masked_before_the_cap_cuts_it_and_streamed_as_it_comes(
     streamed = {s: "".join(t for k, t in logged if k == s) for s in ("stdout", "stderr")}
     assert streamed == {"stdout": out["stdout"], "stderr": "a:***\n"}
     assert len([t for k, t in logged if k == "stdout"]) > 1  # pieces, as they arrived
+
+
+# -- shell defaults (GitHub Actions': bash --noprofile --norc -eo pipefail, sh -e) -------
+
+
+def test_bash_stops_at_the_first_failing_command(tmp_path: Path) -> None:
+    with pytest.raises(StepError, match="command exited with 1") as info:
+        run(make_context(tmp_path), {"run": "false; echo still-ran"})
+    assert "still-ran" not in info.value.output["stdout"]  # type: ignore[attr-defined]
+
+
+def test_bash_pipefail_fails_a_pipeline_with_a_failing_part(tmp_path: Path) -> None:
+    with pytest.raises(StepError, match="command exited with 1"):
+        run(make_context(tmp_path), {"run": "false | true"})
+
+
+def test_sh_gets_errexit(tmp_path: Path) -> None:
+    with pytest.raises(StepError, match="command exited with 1") as info:
+        run(make_context(tmp_path), {"run": "false; echo still-ran", "shell": "sh"})
+    assert "still-ran" not in info.value.output["stdout"]  # type: ignore[attr-defined]
+
+
+def test_a_template_runs_exactly_as_written_without_errexit(tmp_path: Path) -> None:
+    out = run(make_context(tmp_path), {"run": "false; echo still-ran", "shell": "bash {0}"})
+    assert out["stdout"] == "still-ran\n"
+
+
+def test_a_template_runs_any_interpreter_on_a_script_file(tmp_path: Path) -> None:
+    code = "import sys\nprint(sys.argv[1:])\n"
+    out = run(make_context(tmp_path), {"run": code, "shell": "python3 {0} extra"})
+    assert out["stdout"] == "['extra']\n"
+
+
+def test_the_template_script_file_is_deleted_afterwards(tmp_path: Path) -> None:
+    out = run(make_context(tmp_path), {"run": 'echo "$0"', "shell": "bash {0}"})
+    script = Path(out["stdout"].strip())
+    assert script.name.startswith("runwright-step-")
+    assert not script.exists()
+
+
+def test_another_shell_name_runs_with_dash_c_only(tmp_path: Path) -> None:
+    out = run(make_context(tmp_path), {"run": "false; echo still-ran", "shell": "dash"})
+    assert out["stdout"] == "still-ran\n"
+
+
+def test_options_without_a_placeholder_are_fatal(tmp_path: Path) -> None:
+    with pytest.raises(FatalStepError, match=r"has options but no \{0\}.*'bash -x \{0\}'"):
+        run(make_context(tmp_path), {"run": "true", "shell": "bash -x"})
+
+
+# -- supervision: the watchdog and the attempt's record ------------------------------------
+
+
+def test_the_group_is_recorded_and_watched_while_the_step_runs_only(tmp_path: Path) -> None:
+    recorded: list[ProcessGroup] = []
+
+    async def record(group: ProcessGroup) -> None:
+        recorded.append(group)
+        assert group.pgid in watchdog().groups  # watched before the step goes on
+
+    ctx = make_context(tmp_path, _on_process=record)
+    out = run(ctx, {"run": "echo $$"})
+    [group] = recorded
+    assert group.pgid == int(out["stdout"]) and group.local
+    assert group.pgid not in watchdog().groups
+
+
+def test_a_refused_record_kills_the_group_and_fails_the_step(tmp_path: Path) -> None:
+    started: list[int] = []
+
+    async def refuse(group: ProcessGroup) -> None:
+        started.append(group.pgid)
+        raise IllegalTransition("attempt 1 is no longer running under w1")
+
+    ctx = make_context(tmp_path, _on_process=refuse)
+    with pytest.raises(IllegalTransition):
+        run(ctx, {"run": "sleep 60 & sleep 60"})
+    [pgid] = started
+    wait_until(lambda: not members(pgid), what=f"group {pgid} to die")
+    assert pgid not in watchdog().groups
+
+
+def test_pipefail_sees_a_producer_killed_by_sigpipe(tmp_path: Path) -> None:
+    # Why the README and the scaffolded pipeline use `sed -n '1,Np'` rather than `head`.
+    with pytest.raises(StepError, match="command exited with 141"):
+        run(make_context(tmp_path), {"run": "seq 1 1000000 | head -n 2"})
+    out = run(make_context(tmp_path), {"run": "seq 1 1000000 | sed -n '1,2p'"})
+    assert out["stdout"] == "1\n2\n"

@@ -12,6 +12,8 @@ from runwright.cachekey import cache_key
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.logwriter import LogWriter
+from runwright.engine.orphans import clear_orphans
+from runwright.engine.resilience import retrying
 from runwright.errors import (
     FatalStepError,
     IllegalTransition,
@@ -20,6 +22,7 @@ from runwright.errors import (
     StepTimeout,
 )
 from runwright.events import Event, EventType, Level
+from runwright.processes import ProcessGroup
 from runwright.redaction import Redactor
 from runwright.states import AttemptState
 from runwright.steps.base import StepContext, WaitForApproval
@@ -126,6 +129,16 @@ async def execute(
         def emit(type_: EventType, level: Level, data: dict[str, Any]) -> None:
             events.append(attempt_event(a, type_, data, level))
 
+        # A re-run acts only once nothing of the attempt it replaces is alive.
+        await clear_orphans(store, a)
+
+        async def record_process(group: ProcessGroup) -> None:
+            async def once() -> None:
+                async with store.transaction() as tx:
+                    await tx.record_process(a.id, group.to_json(), worker_id=worker_id)
+
+            await retrying(store, "record a step's processes", once)
+
         assert rc.workspace is not None
         workspace = rc.workspace.bind(
             lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw))
@@ -144,6 +157,7 @@ async def execute(
             _emit=emit,
             redactor=committer.redactor,
             _log=writer.write,
+            _on_process=record_process,
         )
         try:
             if step.timeout is not None:

@@ -6,7 +6,7 @@ The engine never imports a concrete kind; it looks kinds up in the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -15,6 +15,7 @@ from runwright.events import EventType, Level
 from runwright.redaction import Redactor
 
 if TYPE_CHECKING:
+    from runwright.processes import ProcessGroup
     from runwright.workspace import Workspace
 
 
@@ -44,6 +45,7 @@ class StepContext:
     #: Masks the run's secrets; a kind that cuts text (keeps a tail) masks with it first.
     redactor: Redactor = field(default_factory=lambda: Redactor(()), repr=False)
     _log: Callable[[str, str], None] | None = field(default=None, repr=False)
+    _on_process: Callable[[ProcessGroup], Awaitable[None]] | None = field(default=None, repr=False)
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""
@@ -59,6 +61,15 @@ class StepContext:
         """
         if self._log is not None:
             self._log(stream, text)
+
+    async def record_process(self, group: ProcessGroup) -> None:
+        """Durably record the process group this attempt just started, before it goes on.
+
+        A kind that starts processes calls this right after the start; if it raises
+        (the attempt was taken away), the kind must kill the group and re-raise.
+        """
+        if self._on_process is not None:
+            await self._on_process(group)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,16 @@ import codecs
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from runwright import processes
 from runwright.errors import FatalStepError, StepError
 from runwright.redaction import Redactor, StreamMasker
 from runwright.steps.base import StepContext
@@ -62,9 +65,9 @@ class ShellStep:
             )
         env = _build_env(ctx, params.get("env"))
         cwd = _resolve_cwd(ctx, params.get("cwd"))
-        executable = _find_shell(ctx, params.get("shell", "bash"), env)
+        argv, script = _shell_argv(ctx, params.get("shell", "bash"), command, env)
 
-        transport, capture = await _spawn((executable, "-c", command), cwd=cwd, env=env)
+        transport, capture = await _spawn(argv, cwd=cwd, env=env, ctx=ctx, script=script)
         capture.attach(ctx.redactor, ctx.log)
         pgid = transport.get_pid()
         try:
@@ -242,23 +245,101 @@ def _resolve_cwd(ctx: StepContext, cwd: Any) -> Path:
     return path
 
 
-def _find_shell(ctx: StepContext, shell: Any, env: Mapping[str, str]) -> str:
-    if not isinstance(shell, str) or not shell:
+#: ``with.shell`` names that get GitHub Actions' defaults (fail on the first failing
+#: command, and in a pipeline on any failing part); other names run ``NAME -c``.
+SHELL_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "bash": ("--noprofile", "--norc", "-eo", "pipefail", "-c"),
+    "sh": ("-e", "-c"),
+}
+
+
+def _shell_argv(
+    ctx: StepContext, shell: Any, command: str, env: Mapping[str, str]
+) -> tuple[tuple[str, ...], Path | None]:
+    """The argv to run ``command`` with, and the script file it needs (deleted afterwards).
+
+    ``bash``/``sh`` get GitHub Actions' defaults; another bare name runs ``NAME -c``;
+    a template with ``{0}`` (``"bash {0}"``, ``"python3 {0}"``) runs exactly as
+    written, ``{0}`` replaced by the path of a file holding the command.
+    """
+    if not isinstance(shell, str) or not shell.strip():
         raise FatalStepError(f"step '{ctx.step_id}': with.shell must be an executable name")
+    if "{0}" not in shell:
+        if len(shell.split()) > 1:
+            raise FatalStepError(
+                f"step '{ctx.step_id}': with.shell {shell!r} has options but no {{0}}; "
+                f"write it as a template such as '{shell} {{0}}' ({{0}} is the script file)"
+            )
+        flags = SHELL_DEFAULTS.get(Path(shell).name, ("-c",))
+        return (_find_shell(ctx, shell, env), *flags, command), None
+    try:
+        words = shlex.split(shell)
+    except ValueError as exc:
+        raise FatalStepError(f"step '{ctx.step_id}': with.shell {shell!r}: {exc}") from exc
+    executable = _find_shell(ctx, words[0], env)
+    fd, name = tempfile.mkstemp(prefix="runwright-step-", suffix=".sh")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(command)
+    return (executable, *(w.replace("{0}", name) for w in words[1:])), Path(name)
+
+
+def _find_shell(ctx: StepContext, shell: str, env: Mapping[str, str]) -> str:
     # Look it up on the PATH the command will get, as exec would.
     found = shutil.which(shell, path=env.get("PATH", os.defpath))
     if found is None:
         raise FatalStepError(
             f"step '{ctx.step_id}': shell '{shell}' was not found on PATH; install it or set "
-            "with.shell to an available shell that accepts -c (for example 'sh')"
+            "with.shell to an available shell (for example 'sh')"
         )
     return found
 
 
 async def _spawn(
+    argv: tuple[str, ...],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    ctx: StepContext | None = None,
+    script: Path | None = None,
+) -> tuple[asyncio.SubprocessTransport, _Capture]:
+    """Start the command as the leader of a new process group that dies with this process.
+
+    The group is registered with this process's watchdog and recorded in the
+    attempt (``ctx.record_process``) before this returns; ``script`` is deleted
+    once the command is done.
+    """
+    try:
+        transport, capture = await _start(argv, cwd=cwd, env=env)
+    except BaseException:
+        _forget(None, script)
+        raise
+    pgid = transport.get_pid()
+    group = processes.describe(pgid)
+    processes.watchdog().add(group)
+    capture.closed.add_done_callback(lambda _: _forget(pgid, script))
+    if ctx is not None:
+        try:
+            await ctx.record_process(group)
+        except BaseException:
+            # Not recorded (the attempt was taken away, or cancelled): nothing may run on.
+            try:
+                await _terminate_group(pgid, capture)
+            finally:
+                transport.close()
+            raise
+    return transport, capture
+
+
+def _forget(pgid: int | None, script: Path | None) -> None:
+    if pgid is not None:
+        processes.watchdog().remove(pgid)
+    if script is not None:
+        script.unlink(missing_ok=True)
+
+
+async def _start(
     argv: tuple[str, ...], *, cwd: Path, env: Mapping[str, str]
 ) -> tuple[asyncio.SubprocessTransport, _Capture]:
-    """Start the command as the leader of a new process group."""
     loop = asyncio.get_running_loop()
     spawn = asyncio.ensure_future(
         loop.subprocess_exec(

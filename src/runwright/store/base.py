@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from runwright.events import Event
 from runwright.states import AttemptState, RunStatus
 from runwright.store.records import (
+    AttemptProcess,
     AttemptRecord,
     CacheEntry,
     CacheStats,
@@ -157,6 +158,19 @@ class Transaction(Protocol):
     ) -> None: ...
 
     async def current_attempts(self, run_id: str) -> list[AttemptRecord]: ...
+
+    async def record_process(self, attempt_id: int, process: str, *, worker_id: str) -> None:
+        """Record the process group (JSON) an in-flight attempt of ``worker_id`` started.
+
+        Raises :class:`~runwright.errors.IllegalTransition` if it is no longer in flight there.
+        """
+        ...
+
+    async def abandoned_processes(
+        self, run_id: str, step_id: str, item: int, *, before: int
+    ) -> list[AttemptProcess]:
+        """Process groups recorded by abandoned attempts of one step (or item) before ``before``."""
+        ...
 
     async def insert_schedule(self, s: ScheduleRecord) -> bool: ...
 

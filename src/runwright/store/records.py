@@ -101,6 +101,16 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptProcess:
+    """The process group an (abandoned) attempt started, as recorded right after spawn."""
+
+    number: int
+    worker_id: str | None
+    #: JSON of a :class:`runwright.processes.ProcessGroup`.
+    process: str
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerRecord:
     id: str
     host: str

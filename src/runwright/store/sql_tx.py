@@ -26,12 +26,13 @@ from runwright.store.sql import (
 )
 from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
+from runwright.store.sql_processes import ProcessWrites
 from runwright.store.sql_schedules import ScheduleWrites
 
 A = AttemptState
 
 
-class SqlTransaction(OutputWrites, ScheduleWrites):
+class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
     __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")
