@@ -25,9 +25,9 @@ from runwright.engine.attempt import execute, started_data
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.lifecycle import cancel_in_tx, reopen
-from runwright.engine.resilience import retrying
+from runwright.engine.resilience import retrying, transact
 from runwright.engine.settle import settle
-from runwright.errors import ConfigError, IllegalTransition, StoreError
+from runwright.errors import ConfigError, IllegalTransition, StoreError, StoreUnavailable
 from runwright.events import EventType
 from runwright.spec.models import LABEL_PATTERN
 from runwright.states import AttemptState, RunStatus
@@ -285,6 +285,18 @@ class Worker:
                     extra={"event": "attempt.fenced", "run_id": rc.run_id},
                 )
                 claimed = []
+            except StoreUnavailable as exc:
+                # execute() retries every store call, so this is a bug; still never the
+                # step's failure: its lease lapses and the attempt runs again.
+                log.error(
+                    "lost the database outside a retried call; %s attempt %d will run again "
+                    "once its lease expires: %s",
+                    a.step_id,
+                    a.number,
+                    exc,
+                    extra={"event": "store.unavailable", "run_id": rc.run_id},
+                )
+                claimed = []
             finally:
                 self._released(a)
             for extra in claimed[1:]:
@@ -345,12 +357,14 @@ class Worker:
             self._spawn(rc, a)
 
     async def _interrupted(self, rc: RunContext) -> RunStatus:
-        async with self.store.transaction() as tx:
+        async def write(tx: Transaction) -> RunStatus:
             status = await tx.run_status(rc.run_id)
             if status in (RunStatus.RUNNING, RunStatus.WAITING):
                 await cancel_in_tx(tx, rc.run_id, reason="interrupted")
                 return RunStatus.CANCELLED
             return status
+
+        return await transact(self.store, "record the interruption", write)
 
     async def _wait(self, signal: asyncio.Event | None, timeout: float) -> None:
         """Sleep until a slot frees, another process signals work, or ``timeout`` passes."""
