@@ -15,6 +15,7 @@ from functools import partial
 
 from runwright.engine.commit import fail_run
 from runwright.engine.context import RunContext
+from runwright.engine.faults import Fault
 from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
 from runwright.engine.worker import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS, Worker, log
@@ -40,8 +41,11 @@ class ServingWorker(Worker):
         concurrency: int = DEFAULT_CONCURRENCY,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         labels: Collection[str] = (),
+        fault: Fault | None = None,
     ) -> None:
-        super().__init__(store, concurrency=concurrency, lease_seconds=lease_seconds, labels=labels)
+        super().__init__(
+            store, concurrency=concurrency, lease_seconds=lease_seconds, labels=labels, fault=fault
+        )
         self._contexts: OrderedDict[str, RunContext] = OrderedDict()
         self._loader: ContextLoader | None = None
 

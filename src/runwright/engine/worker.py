@@ -24,6 +24,7 @@ from functools import partial
 from runwright.engine.attempt import execute, started_data
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
+from runwright.engine.faults import Fault, FaultPoint
 from runwright.engine.lifecycle import cancel_in_tx, reopen
 from runwright.engine.resilience import retrying, transact
 from runwright.engine.settle import settle
@@ -68,8 +69,11 @@ class Worker:
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         labels: Collection[str] | None = None,
+        fault: Fault | None = None,
     ) -> None:
         self.store = store
+        #: Crash tests only: where this process kills itself (see runwright.engine.faults).
+        self.fault = fault
         self.concurrency = max(1, concurrency)
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
@@ -235,6 +239,10 @@ class Worker:
                     else:
                         await write(tx)
                         claimed = await self._claim_in(tx, rc, limit)
+                    if self.fault is not None:
+                        self.fault.hit(FaultPoint.DURING_COMMIT, a)
+                if self.fault is not None:
+                    self.fault.hit(FaultPoint.AFTER_COMMIT, a)
                 self._took(claimed)
                 return claimed
 
