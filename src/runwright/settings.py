@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runwright.engine.faults import Fault
 from runwright.errors import ConfigError
 
 DEFAULT_STATE_DIR = ".runwright"
@@ -25,6 +26,8 @@ class Settings:
     synchronous: str = "normal"
     #: Extra environment variable names whose values are secrets.
     secret_names: tuple[str, ...] = ()
+    #: Crash tests only (RUNWRIGHT_FAULT): where a worker kills its own process.
+    fault: Fault | None = None
 
     @classmethod
     def from_env(
@@ -45,10 +48,12 @@ class Settings:
         if synchronous is None:
             raise ConfigError(f"durability must be 'normal' or 'strict', not {mode!r}")
         names = tuple(n for n in env.get("RUNWRIGHT_SECRET_ENV", "").split(",") if n)
+        fault = env.get("RUNWRIGHT_FAULT")
         return cls(
             database_url=url,
             project_dir=cwd,
             env=dict(env),
             synchronous=synchronous,
             secret_names=names,
+            fault=Fault.parse(fault) if fault else None,
         )

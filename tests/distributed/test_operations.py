@@ -11,11 +11,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from workertools import Workers, enqueue, executions, run_status, write_pipeline
+from workertools import Workers, enqueue, run_status, write_pipeline
+from workertools import executions as python_executions
 
 from clitools import clean_env, wait_until
 from pgtools import terminate_backends
+from runwright.states import AttemptState
 from runwright.store import open_store
+from sideeffects import assert_exactly_once, attempts_of, executions, key_of, shell_log
 
 
 def _status(db: str, run_id: str) -> str:
@@ -78,7 +81,7 @@ def test_labels_route_steps_to_workers_that_carry_them(tmp_path: Path, workers: 
     )
     run_id = enqueue(tmp_path, workers.db, pipeline)
     plain = workers.start("--no-scheduler")
-    assert wait_until(lambda: len(executions(log)) == 6, 60), workers.log(plain)
+    assert wait_until(lambda: len(python_executions(log)) == 6, 60), workers.log(plain)
     assert _status(workers.db, run_id) == "running"  # the labelled steps wait for a worker
     gpu = workers.start("--label", "gpu", "--label", "linux", "--no-scheduler")
     assert wait_until(lambda: _status(workers.db, run_id) == "succeeded", 60), workers.log(gpu)
@@ -107,7 +110,7 @@ def test_sigterm_drains_in_flight_work_then_stops(tmp_path: Path, workers: Worke
     )
     run_id = enqueue(tmp_path, workers.db, pipeline)
     worker = workers.start("--no-scheduler")
-    assert wait_until(lambda: executions(log), 30)
+    assert wait_until(lambda: python_executions(log), 30)
     worker.send_signal(signal.SIGTERM)
     assert wait_until(
         lambda: [w["state"] for w in _workers_json(tmp_path, workers.db)] == ["draining"], 30
@@ -116,7 +119,7 @@ def test_sigterm_drains_in_flight_work_then_stops(tmp_path: Path, workers: Worke
     assert [a["step_id"] for a in listed["attempts"]] == ["slow"]  # type: ignore[union-attr]
     gate.touch()
     assert worker.wait(30) == 0
-    assert [k for k, _ in executions(log)] == ["slow"]  # `after` was not claimed
+    assert [k for k, _ in python_executions(log)] == ["slow"]  # `after` was not claimed
     assert [w["state"] for w in _workers_json(tmp_path, workers.db)] == ["stopped"]
     assert _status(workers.db, run_id) == "running"
     holders = asyncio.run(_holders(workers.db, run_id))
@@ -143,13 +146,13 @@ def test_worker_drain_command_stops_an_idle_worker(tmp_path: Path, workers: Work
 def test_run_completes_when_postgres_kills_every_connection(
     tmp_path: Path, pg_workers: Workers
 ) -> None:
-    log = tmp_path / "executions.log"
+    log = tmp_path / "side-effects.log"
     chain = "\n".join(
         f"""
       - id: s{i}
-        uses: python
+        uses: shell
         {f"needs: [s{i - 1}]" if i else ""}
-        with: {{function: "steps:record", args: ["{log}", "s{i}"]}}
+        with: {{run: {shell_log(log)!r}}}
         timeout: 30"""
         for i in range(60)
     )
@@ -163,22 +166,46 @@ def test_run_completes_when_postgres_kills_every_connection(
         stderr=subprocess.PIPE,
         text=True,
     )
+    run_id = ""
+    # At each cut: what had committed (read after the cut, so a superset of what had
+    # committed at it) and how often each of those had executed by then.
+    cuts: list[Counter[tuple[str, int]]] = []
     try:
         killed = 0
         for threshold in (10, 25, 40):
-            assert wait_until(lambda t=threshold: len(executions(log)) >= t, 60)
+            assert wait_until(lambda t=threshold: executions(log).total() >= t, 60)
             killed += terminate_backends(pg_workers.db)
+            run_id = run_id or _only_run(pg_workers.db)
+            attempts = attempts_of(pg_workers.db, run_id)
+            done = {key_of(a) for a in attempts if a.state is AttemptState.SUCCEEDED}
+            cuts.append(Counter({k: n for k, n in executions(log).items() if k[0] in done}))
         out, err = waiter.communicate(timeout=120)
     finally:
         if waiter.poll() is None:
             waiter.kill()
     assert killed >= 3, "the test must actually have cut connections"
     assert waiter.returncode == 0, err
-    run_id = json.loads(out)["run_id"]
+    assert json.loads(out)["run_id"] == run_id
     assert _status(pg_workers.db, run_id) == "succeeded"
-    keys = Counter(k for k, _ in executions(log))
-    assert set(keys) == {f"s{i}" for i in range(60)}
-    # Committed exactly once; re-executed only where a commit itself was cut (rare).
-    assert sum(keys.values()) <= 60 + killed
-    succeeded = asyncio.run(_holders(pg_workers.db, run_id))
-    assert len(succeeded) == 60
+    attempts = attempts_of(pg_workers.db, run_id)
+    # Each step committed once; a step ran again only in a new attempt, replacing one
+    # that had not committed.
+    assert_exactly_once(attempts, log, steps={f"s{i}" for i in range(60)})
+    final = executions(log)
+    for at_cut in cuts:
+        assert at_cut, "some steps had committed at each cut"
+        # What had committed at a cut never executed again after it.
+        assert {k: final[k] for k in at_cut} == dict(at_cut)
+    assert {k for k, _ in final} == {key_of(a) for a in attempts}
+
+
+def _only_run(db: str) -> str:
+    async def read() -> str:
+        store = open_store(db)
+        try:
+            (run,) = await store.list_runs()
+            return run.id
+        finally:
+            await store.close()
+
+    return asyncio.run(read())

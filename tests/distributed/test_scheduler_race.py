@@ -12,21 +12,32 @@ from workertools import Workers, write_pipeline
 from clitools import wait_until
 from runwright.api import Session
 from runwright.api.schedules import add_schedule
+from runwright.schedule.cron import next_after
 from runwright.settings import Settings
 from runwright.store import open_store
 
 
+def past_minutes_cron(now: float) -> tuple[str, float]:
+    """A cron firing at the three whole minutes before ``now``, and a time before all three.
+
+    Not ``* * * * *``: that fires again at the next minute boundary, and a test
+    crossing one (about 5% of runs) saw a fourth fire time. These three minutes
+    come back only an hour later, so the set of due fire times cannot change
+    while the test runs.
+    """
+    minute = int(now // 60) * 60
+    fires = [minute - 60 * k for k in (3, 2, 1)]
+    minutes = ",".join(str(time.gmtime(f).tm_min) for f in fires)
+    return f"{minutes} * * * *", fires[0] - 1
+
+
 async def _add(db: str, pipeline: Path, tmp_path: Path, catchup: str) -> None:
+    now = time.time()
+    cron, added = past_minutes_cron(now)
+    assert next_after(cron, "UTC", now) - now > 50 * 60  # no new fire time while we test
     async with Session(Settings(database_url=db, project_dir=tmp_path, env={})) as session:
-        # Added "three minutes ago": its missed fire times are due at once.
-        await add_schedule(
-            session,
-            "every-minute",
-            pipeline,
-            cron="* * * * *",
-            catchup=catchup,
-            now=time.time() - 180,
-        )
+        # Added before its three fire times: they are all due at once.
+        await add_schedule(session, "every-minute", pipeline, cron=cron, catchup=catchup, now=added)
 
 
 async def _state(db: str) -> tuple[list[tuple[int, str]], list[str]]:
@@ -57,7 +68,7 @@ def test_three_racing_schedulers_start_one_run_per_fire_time(
     )
     procs = workers.start_many(3, "--scheduler-interval", "0.1")
     asyncio.run(_add(workers.db, pipeline, tmp_path, catchup))
-    expected = 3 if catchup == "all" else 1  # minute boundaries in the last 180 s: 3
+    expected = 3 if catchup == "all" else 1
     assert wait_until(lambda: len(asyncio.run(_state(workers.db))[0]) >= expected, 60)
     # Let every scheduler tick many more times over the same (now past) fire times.
     deadline = time.monotonic() + 1.5

@@ -50,12 +50,15 @@ class Workers:
         self.db = db
         self.procs: list[subprocess.Popen[str]] = []
 
-    def start(self, *args: str, name: str = "w") -> subprocess.Popen[str]:
+    def start(
+        self, *args: str, name: str = "w", env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
+        """Start a worker; ``env`` adds to the clean environment (e.g. RUNWRIGHT_FAULT)."""
         with (self.cwd / f"{name}-{len(self.procs)}.log").open("w") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "runwright", "worker", "--db", self.db, *args],
                 cwd=self.cwd,
-                env=clean_env(),
+                env={**clean_env(), **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 text=True,

@@ -253,7 +253,7 @@ class Session:
         self, run: RunRecord, plan: Plan, *, concurrency: int, handle_signals: bool, notify: Notify
     ) -> RunResult:
         rc = self.run_context(run, plan)
-        worker = Worker(self.store, concurrency=concurrency)
+        worker = Worker(self.store, concurrency=concurrency, fault=self.settings.fault)
         await worker.start()
         try:
             with interrupts(worker, notify) if handle_signals else nullcontext():

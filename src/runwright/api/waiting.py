@@ -29,7 +29,7 @@ async def wait_for_run(
     store: Store, run_id: str, *, notify: Notify = lambda _: None, poll: float = 0.2
 ) -> RunResult:
     """Wait while workers execute a run, until it finishes or waits for approval."""
-    if not await live_workers(store):
+    if not await retrying(store, "list the workers", partial(live_workers, store)):
         notify(
             "no live worker is connected to this database; the run is queued until one "
             "starts (`runwright worker`)"

@@ -62,7 +62,11 @@ async def serve(
     worker also fires due schedules (any number of workers may).
     """
     worker = ServingWorker(
-        session.store, concurrency=concurrency, lease_seconds=lease_seconds, labels=labels
+        session.store,
+        concurrency=concurrency,
+        lease_seconds=lease_seconds,
+        labels=labels,
+        fault=session.settings.fault,
     )
 
     async def load(run_id: str) -> RunContext:

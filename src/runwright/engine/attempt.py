@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from runwright.cachekey import cache_key
@@ -13,13 +14,14 @@ from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.logwriter import LogWriter
 from runwright.engine.orphans import clear_orphans
-from runwright.engine.resilience import retrying
+from runwright.engine.resilience import retrying, transact
 from runwright.errors import (
     FatalStepError,
     IllegalTransition,
     RunwrightError,
     StepError,
     StepTimeout,
+    StoreUnavailable,
 )
 from runwright.events import Event, EventType, Level
 from runwright.processes import ProcessGroup
@@ -27,7 +29,7 @@ from runwright.redaction import Redactor
 from runwright.states import AttemptState
 from runwright.steps.base import StepContext, WaitForApproval
 from runwright.store.base import Store, Transaction
-from runwright.store.records import NO_ITEM, AttemptRecord, LogChunk, NewAttempt
+from runwright.store.records import NO_ITEM, AttemptRecord, CacheEntry, LogChunk, NewAttempt
 from runwright.workspace import FileWrite
 
 A = AttemptState
@@ -81,10 +83,52 @@ def _dump(rc: RunContext, value: Any) -> str:
     return rc.committer.redactor.redact(text)
 
 
+@dataclass(slots=True)
+class _Start:
+    """What an attempt read before acting: all of it read again if the database was lost."""
+
+    context: dict[str, Any]
+    skip: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    hit: CacheEntry | None = None
+
+
+async def _prepare(rc: RunContext, a: AttemptRecord, store: Store, *, render: bool) -> _Start:
+    # Only reads (outputs of needs, the item's payload, need states, the cache entry):
+    # safe to repeat as a whole, which is how a lost connection here is ridden out.
+    step = rc.plan.steps[a.step_id]
+    context = await rc.template_context(store, a)
+    if a.state is A.LEASED and a.item == NO_ITEM:
+        reason = await _skip_reason(rc, a, store, context)
+        if reason is not None:
+            return _Start(context, skip=reason)
+    if not render:
+        return _Start(context)
+    start = _Start(context, params=rc.plan.compiled.render_with(a.step_id, context))
+    if step.cache:
+        start.key = cache_key(
+            kind=step.kind.name,
+            version=step.kind.version,
+            params=start.params,
+            code_version=step.kind.code_version(start.params, rc.pipeline_dir),
+        )
+        if not rc.no_cache:
+            async with store.transaction() as tx:
+                start.hit = await tx.cache_get(start.key)
+    return start
+
+
 async def execute(
     rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: str, finish: Finish
 ) -> list[AttemptRecord]:
-    """Run attempt ``a`` to a committed outcome; return the attempts claimed with it."""
+    """Run attempt ``a`` to a committed outcome; return the attempts claimed with it.
+
+    Every store call is retried on a lost connection (the reads before acting as
+    one unit, then the intent, then the outcome, each a transaction retried
+    whole by :mod:`~runwright.engine.resilience`): an outage of the database is
+    waited out and never recorded as the step's failure.
+    """
     step = rc.plan.steps[a.step_id]
     events: list[Event] = []
     logs: list[LogChunk] = []
@@ -93,36 +137,23 @@ async def execute(
     try:
         if state is A.LEASED and step.for_each and a.item == NO_ITEM:
             return await _expand(rc, a, store=store, worker_id=worker_id, finish=finish)
-        context = await rc.template_context(store, a)
-        if state is A.LEASED and a.item == NO_ITEM:
-            reason = await _skip_reason(rc, a, store, context)
-            if reason is not None:
-                rc.remember(a.step_id, A.SKIPPED, None)
-                return await finish(
-                    lambda tx: committer.skip(tx, a, reason, events, worker_id=worker_id)
-                )
-        params = rc.plan.compiled.render_with(a.step_id, context)
-        key = None
-        if step.cache:
-            key = cache_key(
-                kind=step.kind.name,
-                version=step.kind.version,
-                params=params,
-                code_version=step.kind.code_version(params, rc.pipeline_dir),
+        start = await retrying(store, "start a step", partial(_prepare, rc, a, store, render=True))
+        if start.skip is not None:
+            reason = start.skip
+            rc.remember(a.step_id, A.SKIPPED, None)
+            return await finish(
+                lambda tx: committer.skip(tx, a, reason, events, worker_id=worker_id)
             )
-            if not rc.no_cache:
-                claimed = await _try_cache(
-                    rc, a, key, store=store, worker_id=worker_id, finish=finish, events=events
-                )
-                if claimed is not None:
-                    return claimed
+        params, key = start.params, start.key
+        if key is not None and not rc.no_cache:
+            if start.hit is not None:
+                return await _cached(rc, a, key, start.hit, worker_id=worker_id, finish=finish)
+            events.append(attempt_event(a, EventType.CACHE_MISS, {"key": key}))
         if state is A.LEASED:
             events.append(attempt_event(a, EventType.STEP_STARTED, started_data(rc, a)))
             if not step.kind.pure:
                 # Intent before side effects: step.started is durable before the kind acts.
-                async with store.transaction() as tx:
-                    await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=worker_id)
-                    await tx.add_events(events)
+                await _commit_intent(store, a, events, worker_id)
                 events.clear()
                 state = A.RUNNING
 
@@ -187,8 +218,10 @@ async def execute(
     except asyncio.CancelledError:
         await _cancelled(store, a, state, rc.committer.clean(events), worker_id, logs)
         raise
-    except IllegalTransition:
-        raise  # fenced out: not this step's failure, so `except Exception` must not record it
+    except (IllegalTransition, StoreUnavailable):
+        # Fenced out, or the database is gone: neither is this step's failure, so the
+        # `except Exception` below must not record it as one.
+        raise
     except Exception as exc:
         failure = _classify(exc, step.timeout, committer.redactor)
         events.extend(_failure_events(a, failure))
@@ -207,6 +240,26 @@ def _logged(logs: list[LogChunk], write: Write) -> Write:
         await write(tx)
 
     return both
+
+
+async def _commit_intent(
+    store: Store, a: AttemptRecord, events: list[Event], worker_id: str
+) -> None:
+    tries = 0
+
+    async def write(tx: Transaction) -> None:
+        nonlocal tries
+        tries += 1
+        if tries > 1:
+            # The previous try's COMMIT may have landed with its reply lost; being
+            # refused by fencing then would strand the attempt, so look first.
+            now = await tx.current_attempt(a.run_id, a.step_id, a.item)
+            if now is not None and now.id == a.id and now.state is A.RUNNING:
+                return
+        await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=worker_id)
+        await tx.add_events(events)
+
+    await transact(store, "record a step's start", write)
 
 
 async def _fail(
@@ -251,6 +304,10 @@ async def _cancelled(
             )
     except IllegalTransition:
         pass  # already moved on (e.g. the run was resumed elsewhere); nothing to record
+    except StoreUnavailable:
+        # Cancelled while the database is away: the lease lapses and the attempt is
+        # reopened like any other whose worker went silent.
+        pass
 
 
 async def _park(
@@ -288,28 +345,22 @@ async def _skip_reason(
     return None
 
 
-async def _try_cache(
+async def _cached(
     rc: RunContext,
     a: AttemptRecord,
     key: str,
+    entry: CacheEntry,
     *,
-    store: Store,
     worker_id: str,
     finish: Finish,
-    events: list[Event],
-) -> list[AttemptRecord] | None:
-    async with store.transaction() as tx:
-        entry = await tx.cache_get(key)
-    if entry is None:
-        events.append(attempt_event(a, EventType.CACHE_MISS, {"key": key}))
-        return None
-    events.append(
+) -> list[AttemptRecord]:
+    events = [
         attempt_event(
             a,
             EventType.CACHE_HIT,
             {"key": key, "from_run": entry.run_id, "from_step": entry.step_id},
         )
-    )
+    ]
     if a.item == NO_ITEM:
         rc.remember(a.step_id, A.CACHED, entry.value)
     output_json = _dump(rc, entry.value)
@@ -323,12 +374,12 @@ async def _try_cache(
 async def _expand(
     rc: RunContext, a: AttemptRecord, *, store: Store, worker_id: str, finish: Finish
 ) -> list[AttemptRecord]:
-    context = await rc.template_context(store, a)
-    reason = await _skip_reason(rc, a, store, context)
+    start = await retrying(store, "start a step", partial(_prepare, rc, a, store, render=False))
+    reason = start.skip
     if reason is not None:
         rc.remember(a.step_id, A.SKIPPED, None)
         return await finish(lambda tx: rc.committer.skip(tx, a, reason, [], worker_id=worker_id))
-    items = rc.plan.compiled.evaluate_for_each(a.step_id, context)
+    items = rc.plan.compiled.evaluate_for_each(a.step_id, start.context)
     payloads = [_dump(rc, item) for item in items]
 
     async def write(tx: Transaction) -> None:

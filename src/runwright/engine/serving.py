@@ -15,6 +15,7 @@ from functools import partial
 
 from runwright.engine.commit import fail_run
 from runwright.engine.context import RunContext
+from runwright.engine.faults import Fault
 from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
 from runwright.engine.worker import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS, Worker, log
@@ -40,8 +41,11 @@ class ServingWorker(Worker):
         concurrency: int = DEFAULT_CONCURRENCY,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         labels: Collection[str] = (),
+        fault: Fault | None = None,
     ) -> None:
-        super().__init__(store, concurrency=concurrency, lease_seconds=lease_seconds, labels=labels)
+        super().__init__(
+            store, concurrency=concurrency, lease_seconds=lease_seconds, labels=labels, fault=fault
+        )
         self._contexts: OrderedDict[str, RunContext] = OrderedDict()
         self._loader: ContextLoader | None = None
 
@@ -59,12 +63,15 @@ class ServingWorker(Worker):
 
     async def _sweep(self) -> None:
         """Decide runs whose deciding worker died right after committing their last step."""
-        if self._loader is None:
+        loader = self._loader
+        if loader is None:
             return
         for run_id in await retrying(self.store, "find unsettled runs", self.store.unsettled_runs):
             if self._chains[run_id]:
                 continue
-            rc = self._contexts.get(run_id) or await self._loader(run_id)
+            rc = self._contexts.get(run_id)
+            if rc is None:
+                rc = await retrying(self.store, "load a run", partial(loader, run_id))
             await retrying(self.store, "settle a run", partial(self._settle_once, rc))
 
     async def serve(self, contexts: ContextLoader) -> None:
@@ -113,7 +120,8 @@ class ServingWorker(Worker):
             self._contexts.move_to_end(a.run_id)
             return rc
         try:
-            rc = await contexts(a.run_id)
+            # A lost database is waited out here: only a run that does not load is failed.
+            rc = await retrying(self.store, "load a run", partial(contexts, a.run_id))
         except RunwrightError as exc:
             # This run cannot execute anywhere (its pinned spec no longer loads): fail it
             # rather than hand the attempt from worker to worker for ever.

@@ -24,10 +24,11 @@ from functools import partial
 from runwright.engine.attempt import execute, started_data
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
+from runwright.engine.faults import Fault, FaultPoint
 from runwright.engine.lifecycle import cancel_in_tx, reopen
-from runwright.engine.resilience import retrying
+from runwright.engine.resilience import retrying, transact
 from runwright.engine.settle import settle
-from runwright.errors import ConfigError, IllegalTransition, StoreError
+from runwright.errors import ConfigError, IllegalTransition, StoreError, StoreUnavailable
 from runwright.events import EventType
 from runwright.spec.models import LABEL_PATTERN
 from runwright.states import AttemptState, RunStatus
@@ -68,8 +69,11 @@ class Worker:
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         labels: Collection[str] | None = None,
+        fault: Fault | None = None,
     ) -> None:
         self.store = store
+        #: Crash tests only: where this process kills itself (see runwright.engine.faults).
+        self.fault = fault
         self.concurrency = max(1, concurrency)
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
@@ -235,6 +239,10 @@ class Worker:
                     else:
                         await write(tx)
                         claimed = await self._claim_in(tx, rc, limit)
+                    if self.fault is not None:
+                        self.fault.hit(FaultPoint.DURING_COMMIT, a)
+                if self.fault is not None:
+                    self.fault.hit(FaultPoint.AFTER_COMMIT, a)
                 self._took(claimed)
                 return claimed
 
@@ -283,6 +291,18 @@ class Worker:
                     "result refused: %s",
                     exc,
                     extra={"event": "attempt.fenced", "run_id": rc.run_id},
+                )
+                claimed = []
+            except StoreUnavailable as exc:
+                # execute() retries every store call, so this is a bug; still never the
+                # step's failure: its lease lapses and the attempt runs again.
+                log.error(
+                    "lost the database outside a retried call; %s attempt %d will run again "
+                    "once its lease expires: %s",
+                    a.step_id,
+                    a.number,
+                    exc,
+                    extra={"event": "store.unavailable", "run_id": rc.run_id},
                 )
                 claimed = []
             finally:
@@ -345,12 +365,14 @@ class Worker:
             self._spawn(rc, a)
 
     async def _interrupted(self, rc: RunContext) -> RunStatus:
-        async with self.store.transaction() as tx:
+        async def write(tx: Transaction) -> RunStatus:
             status = await tx.run_status(rc.run_id)
             if status in (RunStatus.RUNNING, RunStatus.WAITING):
                 await cancel_in_tx(tx, rc.run_id, reason="interrupted")
                 return RunStatus.CANCELLED
             return status
+
+        return await transact(self.store, "record the interruption", write)
 
     async def _wait(self, signal: asyncio.Event | None, timeout: float) -> None:
         """Sleep until a slot frees, another process signals work, or ``timeout`` passes."""
