@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runwright.errors import ConfigError
+
+if TYPE_CHECKING:
+    from runwright.config import LoadedConfig
 
 DEFAULT_STATE_DIR = ".runwright"
 DEFAULT_DB_NAME = "runwright.db"
@@ -25,6 +29,8 @@ class Settings:
     synchronous: str = "normal"
     #: Extra environment variable names whose values are secrets.
     secret_names: tuple[str, ...] = ()
+    #: ``runwright.toml``, read once here; ``None``: no file (built-in providers only).
+    config: LoadedConfig | None = None
 
     @classmethod
     def from_env(
@@ -34,7 +40,15 @@ class Settings:
         cwd: Path,
         db: str | None = None,
         durability: str | None = None,
+        config: Path | None = None,
+        search_from: Path | None = None,
     ) -> Settings:
+        """Read the environment and ``runwright.toml`` once.
+
+        The config file is ``config`` (``--config``), else ``RUNWRIGHT_CONFIG``, else the
+        first ``runwright.toml`` in ``search_from`` (the pipeline's directory; default
+        ``cwd``) or one of its parents.
+        """
         url = (
             db
             or env.get("RUNWRIGHT_DATABASE_URL")
@@ -45,10 +59,17 @@ class Settings:
         if synchronous is None:
             raise ConfigError(f"durability must be 'normal' or 'strict', not {mode!r}")
         names = tuple(n for n in env.get("RUNWRIGHT_SECRET_ENV", "").split(",") if n)
+        from runwright.config import find_config, load_config
+
+        path, found_by = find_config(start=search_from or cwd, explicit=config, env=env)
+        loaded = load_config(path, found_by=found_by)
+        # Keys live in the variables the providers name: those values are secrets too.
+        names = tuple(dict.fromkeys((*names, *loaded.config.api_key_envs())))
         return cls(
             database_url=url,
             project_dir=cwd,
             env=dict(env),
             synchronous=synchronous,
             secret_names=names,
+            config=loaded,
         )
