@@ -29,6 +29,8 @@ class EventType(StrEnum):
     APPROVAL_REQUESTED = "approval.requested"
     APPROVAL_GRANTED = "approval.granted"
     APPROVAL_REJECTED = "approval.rejected"
+    LLM_REQUEST = "llm.request"
+    LLM_RESPONSE = "llm.response"
 
 
 class Level(StrEnum):

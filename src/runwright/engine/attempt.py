@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -20,7 +20,7 @@ from runwright.errors import (
 )
 from runwright.events import Event, EventType, Level
 from runwright.states import AttemptState
-from runwright.steps.base import StepContext, WaitForApproval
+from runwright.steps.base import StepContext, StepKind, WaitForApproval
 from runwright.store.base import Store, Transaction
 from runwright.store.records import NO_ITEM, AttemptRecord, NewAttempt
 from runwright.workspace import FileWrite
@@ -56,6 +56,15 @@ def _classify(exc: BaseException, timeout: float | None) -> _Failure:
     if isinstance(exc, RunwrightError):
         return _Failure(str(exc), retryable=False, data=data)
     return _Failure(f"{type(exc).__name__}: {exc}", retryable=True, data=data)
+
+
+def _code_version(kind: StepKind, params: Mapping[str, Any], rc: RunContext) -> str | None:
+    """The kind's code version, plus what it says the project configuration contributes."""
+    own = kind.code_version(params, rc.pipeline_dir)
+    hook = getattr(kind, "config_version", None)
+    if hook is None:
+        return own
+    return json.dumps([own, hook(params, config=rc.config)])
 
 
 def _dump(rc: RunContext, value: Any) -> str:
@@ -95,7 +104,7 @@ async def execute(
                 kind=step.kind.name,
                 version=step.kind.version,
                 params=params,
-                code_version=step.kind.code_version(params, rc.pipeline_dir),
+                code_version=_code_version(step.kind, params, rc),
             )
             if not rc.no_cache:
                 claimed = await _try_cache(
@@ -130,6 +139,7 @@ async def execute(
             pipeline_dir=rc.pipeline_dir,
             env=rc.env,
             timeout=step.timeout,
+            config=rc.config,
             _emit=emit,
         )
         if step.timeout is not None:
