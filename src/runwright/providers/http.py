@@ -8,8 +8,10 @@ caller (provider construction), never at CLI start-up.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -165,9 +167,17 @@ async def post_json(
     return data, latency
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Loading the CA bundle costs more than a loopback request; do it once per process.
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def make_client(timeout: float) -> httpx.AsyncClient:
     """An HTTP client with one timeout for connect, write, read and pool waits."""
     import httpx
 
     # No retries here: retrying (and falling back) is the router's job, visible in events.
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, verify=_tls())
