@@ -277,3 +277,42 @@ async def test_bad_with_values_are_reported_before_any_request(
     assert result.status is RunStatus.FAILED
     assert "did you mean 'planner'?" in (result.error or "")
     assert server.requests == []
+
+
+async def test_an_anthropic_provider_answers_structured_output_through_tool_use(
+    tmp_path: Path, write: Write, server: LLMServer
+) -> None:
+    extra = f"""
+[providers.claude]
+type = "anthropic"
+base_url = "{server.url}"
+api_key_env = "LOOP_KEY"
+"""
+    settings = configure(tmp_path, server, extra=extra)
+    server.script(Reply(text='{"files": ["x.py"]}', usage={"cached": 9, "cache_creation": 2}))
+    path = write(
+        "p.yaml",
+        f"""
+        name: claude
+        steps:
+          - id: plan
+            uses: llm
+            with:
+              model: "claude:haiku"
+              system: Be terse.
+              prompt: Which files?
+              response_format: json
+              schema: {json.dumps(SCHEMA)}
+        """,
+    )
+    result, events, outputs = await run(settings, path)
+    assert result.status is RunStatus.SUCCEEDED, result.error
+    assert outputs["plan"]["json"] == {"files": ["x.py"]}
+    assert outputs["plan"]["provider"] == "claude"
+    assert outputs["plan"]["usage"]["cached_tokens"] == 9
+    [sent] = server.requests
+    assert sent.protocol == "anthropic"
+    assert sent.body["system"] == "Be terse."
+    assert sent.body["tools"][0]["input_schema"] == SCHEMA
+    [response] = of(events, EventType.LLM_RESPONSE)
+    assert response.data["cache_creation_tokens"] == 2
