@@ -10,7 +10,7 @@ import pytest
 
 from llmserver import ANTHROPIC_PATH, OPENAI_PATH, LLMServer, Reply
 from runwright.config.models import ProviderConfig
-from runwright.providers.base import CompletionRequest, Message
+from runwright.providers.base import CompletionRequest, Message, Provider
 from runwright.providers.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -33,14 +33,14 @@ def server() -> Iterator[LLMServer]:
         yield s
 
 
-def openai(server: LLMServer, *, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+def openai(server: LLMServer, *, timeout: float = 10.0) -> Provider:
     config = ProviderConfig(
         type="openai", base_url=server.openai_url, api_key_env="TEST_LLM_KEY", timeout=timeout
     )
     return build_provider("loop", config, env=ENV)
 
 
-def anthropic(server: LLMServer):  # type: ignore[no-untyped-def]
+def anthropic(server: LLMServer) -> Provider:
     config = ProviderConfig(type="anthropic", base_url=server.url, api_key_env="TEST_LLM_KEY")
     return build_provider("claude", config, env=ENV)
 

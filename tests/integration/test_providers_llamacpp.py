@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from runwright.config.models import ProviderConfig
-from runwright.providers.base import CompletionRequest, Message
+from runwright.providers.base import CompletionRequest, Message, Provider
 from runwright.providers.factory import build_provider
 
 LAUNCH = """
@@ -82,7 +82,7 @@ def llamacpp() -> Iterator[str]:
             child.stdout.close()
 
 
-def provider(url: str):  # type: ignore[no-untyped-def]
+def provider(url: str) -> Provider:
     return build_provider(
         "llamacpp", ProviderConfig(type="openai", base_url=url, timeout=300), env={}
     )
