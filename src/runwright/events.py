@@ -31,6 +31,8 @@ class EventType(StrEnum):
     APPROVAL_REJECTED = "approval.rejected"
     #: Before a re-run acts: what was left of an abandoned attempt's process group.
     STEP_ORPHANS_CHECKED = "step.orphans_checked"
+    LLM_REQUEST = "llm.request"
+    LLM_RESPONSE = "llm.response"
 
 
 class Level(StrEnum):

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runwright.engine.faults import Fault
 from runwright.errors import ConfigError
+
+if TYPE_CHECKING:
+    from runwright.config import LoadedConfig
 
 DEFAULT_STATE_DIR = ".runwright"
 DEFAULT_DB_NAME = "runwright.db"
@@ -28,6 +32,8 @@ class Settings:
     secret_names: tuple[str, ...] = ()
     #: Crash tests only (RUNWRIGHT_FAULT): where a worker kills its own process.
     fault: Fault | None = None
+    #: ``runwright.toml``, read once here; ``None``: no file (built-in providers only).
+    config: LoadedConfig | None = None
 
     @classmethod
     def from_env(
@@ -37,7 +43,15 @@ class Settings:
         cwd: Path,
         db: str | None = None,
         durability: str | None = None,
+        config: Path | None = None,
+        search_from: Path | None = None,
     ) -> Settings:
+        """Read the environment and ``runwright.toml`` once.
+
+        The config file is ``config`` (``--config``), else ``RUNWRIGHT_CONFIG``, else the
+        first ``runwright.toml`` in ``search_from`` (the pipeline's directory; default
+        ``cwd``) or one of its parents.
+        """
         url = (
             db
             or env.get("RUNWRIGHT_DATABASE_URL")
@@ -49,6 +63,12 @@ class Settings:
             raise ConfigError(f"durability must be 'normal' or 'strict', not {mode!r}")
         names = tuple(n for n in env.get("RUNWRIGHT_SECRET_ENV", "").split(",") if n)
         fault = env.get("RUNWRIGHT_FAULT")
+        from runwright.config import find_config, load_config
+
+        path, found_by = find_config(start=search_from or cwd, explicit=config, env=env)
+        loaded = load_config(path, found_by=found_by)
+        # Keys live in the variables the providers name: those values are secrets too.
+        names = tuple(dict.fromkeys((*names, *loaded.config.api_key_envs())))
         return cls(
             database_url=url,
             project_dir=cwd,
@@ -56,4 +76,5 @@ class Settings:
             synchronous=synchronous,
             secret_names=names,
             fault=Fault.parse(fault) if fault else None,
+            config=loaded,
         )

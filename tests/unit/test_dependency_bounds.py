@@ -1,5 +1,7 @@
 """constraints/lowest.txt pins exactly the lower bounds pyproject.toml declares.
 
+Runtime dependencies: the default install plus the `postgres` and `llm` extras.
+
 scripts/test installs those pins in a second venv and runs the suite there; if the two
 files drift apart, that run would test versions nobody promised.
 """
@@ -15,9 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _lower_bounds() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = list(project["dependencies"]) + list(
-        project["optional-dependencies"]["postgres"]
-    )
+    extras = project["optional-dependencies"]
+    requirements = [*project["dependencies"], *extras["postgres"], *extras["llm"]]
     bounds = {}
     for requirement in requirements:
         found = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?>=([0-9][0-9A-Za-z.]*)", requirement)

@@ -247,6 +247,7 @@ class Session:
             pipeline_dir=pipeline_dir,
             workspace_root=Path(run.options.get("workspace") or pipeline_dir),
             no_cache=bool(run.options.get("no_cache")),
+            config=self.settings.config,
         )
 
     async def _drive(

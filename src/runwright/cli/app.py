@@ -36,9 +36,18 @@ class Globals:
     db: str | None = None
     debug: bool = False
     durability: str | None = None
+    config: Path | None = None
 
-    def settings(self) -> Settings:
-        return Settings.from_env(os.environ, cwd=Path.cwd(), db=self.db, durability=self.durability)
+    def settings(self, *, pipeline: Path | None = None) -> Settings:
+        """Settings for a command; ``pipeline``: look for runwright.toml from its directory."""
+        return Settings.from_env(
+            os.environ,
+            cwd=Path.cwd(),
+            db=self.db,
+            durability=self.durability,
+            config=self.config,
+            search_from=pipeline.resolve().parent if pipeline is not None else None,
+        )
 
 
 G = Globals()
@@ -67,6 +76,14 @@ def _main(
             "env RUNWRIGHT_DURABILITY)."
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="runwright.toml to use (default: found from the pipeline's directory "
+            "upwards; env RUNWRIGHT_CONFIG).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     version: Annotated[
         bool,
@@ -75,7 +92,7 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    G.db, G.debug, G.durability = db, debug, durability
+    G.db, G.debug, G.durability, G.config = db, debug, durability, config
 
 
 def run_async(factory: Callable[[], Awaitable[T]]) -> T:
@@ -121,6 +138,7 @@ def escape(text: Any) -> str:
 def _register() -> None:
     from runwright.cli import (  # noqa: F401 - registers commands
         cmd_author,
+        cmd_config,
         cmd_logs,
         cmd_output,
         cmd_read,

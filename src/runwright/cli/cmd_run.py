@@ -112,7 +112,7 @@ def run(
 
     async def go() -> RunResult:
         values = _inputs(input, inputs)
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(pipeline=file)) as session:
             progress = _progress(session, json_)
             return await progress.follow(
                 session.start_run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -27,7 +27,7 @@ from runwright.events import Event, EventType, Level
 from runwright.processes import ProcessGroup
 from runwright.redaction import Redactor
 from runwright.states import AttemptState
-from runwright.steps.base import StepContext, WaitForApproval
+from runwright.steps.base import StepContext, StepKind, WaitForApproval
 from runwright.store.base import Store, Transaction
 from runwright.store.records import NO_ITEM, AttemptRecord, CacheEntry, LogChunk, NewAttempt
 from runwright.workspace import FileWrite
@@ -72,6 +72,15 @@ def _classify(exc: BaseException, timeout: float | None, redactor: Redactor) -> 
     return _Failure(f"{type(exc).__name__}: {exc}", retryable=True, data=data)
 
 
+def _code_version(kind: StepKind, params: Mapping[str, Any], rc: RunContext) -> str | None:
+    """The kind's code version, plus what it says the project configuration contributes."""
+    own = kind.code_version(params, rc.pipeline_dir)
+    hook = getattr(kind, "config_version", None)
+    if hook is None:
+        return own
+    return json.dumps([own, hook(params, config=rc.config)])
+
+
 def _dump(rc: RunContext, value: Any) -> str:
     try:
         text = json.dumps(value, allow_nan=False)
@@ -111,7 +120,7 @@ async def _prepare(rc: RunContext, a: AttemptRecord, store: Store, *, render: bo
             kind=step.kind.name,
             version=step.kind.version,
             params=start.params,
-            code_version=step.kind.code_version(start.params, rc.pipeline_dir),
+            code_version=_code_version(step.kind, start.params, rc),
         )
         if not rc.no_cache:
             async with store.transaction() as tx:
@@ -185,6 +194,7 @@ async def execute(
             pipeline_dir=rc.pipeline_dir,
             env=rc.env,
             timeout=step.timeout,
+            config=rc.config,
             _emit=emit,
             redactor=committer.redactor,
             _log=writer.write,

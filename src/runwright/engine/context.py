@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runwright.engine.commit import Committer
 from runwright.engine.plan import Plan
@@ -15,6 +15,9 @@ from runwright.states import AttemptState
 from runwright.store.base import Store
 from runwright.store.records import NO_ITEM, AttemptRecord
 from runwright.workspace import Workspace
+
+if TYPE_CHECKING:
+    from runwright.config import LoadedConfig
 
 #: Outputs kept in memory per worker; older ones are re-read from the store.
 #: Bounded so a 100,000-step run does not hold its whole history in memory.
@@ -34,6 +37,8 @@ class RunContext:
     workspace_root: Path
     no_cache: bool = False
     workspace: Workspace | None = None
+    #: The project configuration, passed to step kinds (never read by the engine itself).
+    config: LoadedConfig | None = None
     _outputs: OrderedDict[str, tuple[AttemptState, Any]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:

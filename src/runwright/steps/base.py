@@ -15,6 +15,7 @@ from runwright.events import EventType, Level
 from runwright.redaction import Redactor
 
 if TYPE_CHECKING:
+    from runwright.config import LoadedConfig
     from runwright.processes import ProcessGroup
     from runwright.workspace import Workspace
 
@@ -39,6 +40,8 @@ class StepContext:
     pipeline_dir: Path
     env: Mapping[str, str]
     timeout: float | None = None
+    #: The project's runwright.toml as the entry point read it (``None``: built-in defaults).
+    config: LoadedConfig | None = None
     _emit: Callable[[EventType, Level, dict[str, Any]], None] | None = field(
         default=None, repr=False
     )
@@ -99,7 +102,12 @@ class StepKind(Protocol):
     requires: ClassVar[frozenset[str]]
 
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
-        """Extra cache-key material beyond ``params`` (e.g. a python function's source hash)."""
+        """Extra cache-key material beyond ``params`` (e.g. a python function's source hash).
+
+        A kind whose result depends on the project configuration (the ``llm`` kind: which
+        endpoint a model name means) may also define ``config_version(params, *, config,
+        **kwargs) -> str | None``; the engine folds its answer into the cache key.
+        """
         ...
 
     async def run(self, ctx: StepContext, params: Mapping[str, Any]) -> Any:
