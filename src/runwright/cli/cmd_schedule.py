@@ -11,8 +11,8 @@ from rich.table import Table
 
 from runwright import api
 from runwright.api import schedules
-from runwright.cli.app import G, app, escape, run_async
-from runwright.cli.output import emit_json, out
+from runwright.cli.app import G, app, run_async
+from runwright.cli.output import emit_json, markup, out, styled
 from runwright.schedule.cron import CATCHUP_POLICIES, DEFAULT_CATCHUP, fire_time_iso
 from runwright.spec.inputs import parse_input_args
 from runwright.store.records import ScheduleRecord
@@ -44,7 +44,7 @@ def _show(s: ScheduleRecord, what: str, json_: bool) -> None:
     if json_:
         emit_json(s.to_json())
         return
-    out.print(f"schedule [bold]{escape(s.name)}[/] {what}; next fire: {escape(_next(s))}")
+    out.print(markup("schedule [bold]{}[/] {}; next fire: {}", s.name, what, _next(s)))
 
 
 @schedule_app.command("add")
@@ -96,11 +96,11 @@ def list_(json_: JsonOpt = False) -> None:
         table.add_column(column, overflow="fold", no_wrap=column == "next fire")
     for s in records:
         table.add_row(
-            escape(s.name),
-            escape(s.cron),
-            escape(s.tz),
+            s.name,
+            s.cron,
+            s.tz,
             s.catchup,
-            "[yellow]paused[/]" if s.paused else escape(_next(s)),
+            styled("paused") if s.paused else _next(s),
             s.last_run_id or "-",
         )
     out.print(table)
@@ -113,7 +113,7 @@ def remove(name: str, json_: JsonOpt = False) -> None:
     if json_:
         emit_json(record.to_json())
     else:
-        out.print(f"removed schedule [bold]{escape(name)}[/]")
+        out.print(markup("removed schedule [bold]{}[/]", name))
 
 
 @schedule_app.command("pause")
