@@ -13,13 +13,13 @@ import json
 import os
 import sys
 import time
+from collections.abc import Collection
 from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-
 
 
 class _Console(Console):
@@ -111,16 +111,18 @@ def shorten(text: str, width: int) -> str:
     return line.rstrip() + "…"
 
 
-def table(*columns: str, wrap: set[str]) -> Table:
-    """A borderless table whose id-like columns are never broken; only ``wrap`` ones wrap.
+def table(*columns: str, wrap: Collection[str] = ()) -> Table:
+    """A borderless table that never breaks a word in the middle.
 
     Rich otherwise shrinks every column of a table wider than the terminal and
-    folds words (run ids, states) in the middle.
+    folds what is in them (run ids, states) anywhere. Here only the ``wrap``
+    columns (free text, names) give way: they wrap between words, and a word
+    too long for them ends in an ellipsis. The others (ids, states, times) stay whole.
     """
     grid = Table(box=None)
     for column in columns:
         if column in wrap:
-            grid.add_column(column, overflow="fold", ratio=1)
+            grid.add_column(column, overflow="ellipsis")
         else:
-            grid.add_column(column, no_wrap=True)
+            grid.add_column(column, no_wrap=True, min_width=len(column))
     return grid
