@@ -1,4 +1,4 @@
-"""`workers` shows lost workers; Ctrl-C of a `run` that waits for workers says what becomes of it."""
+"""`workers` shows lost workers; Ctrl-C of a `run` waiting for workers says what becomes of it."""
 
 from __future__ import annotations
 
