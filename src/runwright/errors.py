@@ -11,6 +11,7 @@ docstring is the default message, and each message says what to do next.
     │   ├── StoreUnavailable      the database cannot be reached now; retried by workers
     │   └── MigrationError        the schema cannot be brought up to date
     ├── NotFoundError             an unknown run id, step id or blob
+    │   └── DatabaseMissing       a read found no database (and created none)
     ├── StateError                an operation the current state does not allow
     │   ├── IllegalTransition     a state machine bug: a transition that must not happen
     │   ├── SpecChangedError      resuming against a changed spec without --accept-changes
@@ -93,6 +94,10 @@ class NotFoundError(RunwrightError):
     """Not found."""
 
     exit_code = 4
+
+
+class DatabaseMissing(NotFoundError):
+    """There is no runwright database there; a read command creates none."""
 
 
 class StateError(RunwrightError):

@@ -35,6 +35,21 @@ class Settings:
     #: ``runwright.toml``, read once here; ``None``: no file (built-in providers only).
     config: LoadedConfig | None = None
 
+    @property
+    def database_label(self) -> str:
+        """The database for messages: a SQLite path, or a URL without password or options."""
+        from urllib.parse import urlsplit
+
+        url = self.database_url
+        if "://" not in url:
+            return url
+        parts = urlsplit(url)
+        if parts.password is not None:
+            host = parts.hostname or ""
+            netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+            parts = parts._replace(netloc=netloc)
+        return parts._replace(query="").geturl()
+
     @classmethod
     def from_env(
         cls,

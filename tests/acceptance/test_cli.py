@@ -321,6 +321,8 @@ def test_validate_accepts_a_good_pipeline(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["show", "resume", "cancel"])
 def test_unknown_run_id_exits_4(tmp_path: Path, command: str) -> None:
+    write(tmp_path, "p.yaml", "name: p\nsteps:\n  - {id: a, uses: shell, with: {run: 'true'}}\n")
+    assert cli(tmp_path, "run", "p.yaml").returncode == 0  # a database with another run
     result = cli(tmp_path, command, "nosuchrun")
     assert_clean_error(result, 4)
     assert "no run 'nosuchrun'" in result.stderr
@@ -344,7 +346,7 @@ def test_corrupted_database_exits_3_and_is_left_alone(tmp_path: Path) -> None:
 
 def test_locked_database_is_waited_for_not_failed(tmp_path: Path) -> None:
     write(tmp_path, "p.yaml", "name: p\nsteps:\n  - id: a\n    uses: shell\n    with: {run: ':'}\n")
-    assert cli(tmp_path, "runs").returncode == 0  # creates the database
+    assert cli(tmp_path, "run", "p.yaml").returncode == 0  # creates the database
     db = tmp_path / ".runwright" / "runwright.db"
 
     holder = sqlite3.connect(db, isolation_level=None)

@@ -22,7 +22,7 @@ from runwright.engine.lifecycle import cancel_in_tx, create_run, create_run_in_t
 from runwright.engine.plan import Plan, build_plan
 from runwright.engine.recovery import check_not_busy, reconcile
 from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
-from runwright.errors import SpecChangedError, StateError
+from runwright.errors import SpecChangedError, StateError, UsageError
 from runwright.events import Event
 from runwright.redaction import Redactor
 from runwright.registry import Registry, default_registry
@@ -31,6 +31,7 @@ from runwright.signals import interrupts
 from runwright.spec.diff import diff_specs
 from runwright.spec.inputs import resolve_inputs
 from runwright.spec.loader import LoadedSpec, load_spec, parse_spec
+from runwright.spec.suggest import suggest
 from runwright.states import RunStatus
 from runwright.store import open_store
 from runwright.store.base import Store, Transaction
@@ -49,14 +50,21 @@ class Session:
     ``async with Session(settings) as s: await s.start_run("pipeline.yaml")``
     """
 
-    def __init__(self, settings: Settings, *, registry: Registry | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, registry: Registry | None = None, create: bool = True
+    ) -> None:
+        """``create=False`` (read commands): a missing SQLite database raises
+        :class:`~runwright.errors.DatabaseMissing` instead of being created."""
         self.settings = settings
+        self.create = create
         self._registry = registry
         self._store: Store | None = None
         self.redactor = Redactor.from_env(settings.env, settings.secret_names)
 
     async def __aenter__(self) -> Session:
-        self._store = open_store(self.settings.database_url, synchronous=self.settings.synchronous)
+        self._store = open_store(
+            self.settings.database_url, synchronous=self.settings.synchronous, create=self.create
+        )
         return self
 
     async def __aexit__(
@@ -383,6 +391,13 @@ class Session:
         return await self.store.cache_stats()
 
     async def cache_clear(self, *, kind: str | None = None) -> int:
+        """Delete cache entries (of one step kind); an unknown kind is an error, not 0."""
+        if kind is not None:
+            known = set(self.registry.kinds()) | set((await self.store.cache_stats()).by_kind)
+            if kind not in known:
+                raise UsageError(
+                    f"unknown kind {kind!r}; {suggest(kind, known)} (nothing was deleted)"
+                )
         return await self.store.cache_clear(kind=kind)
 
     async def follow(

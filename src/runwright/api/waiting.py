@@ -10,6 +10,7 @@ from functools import partial
 from runwright.api.results import RunResult
 from runwright.engine.resilience import retrying
 from runwright.engine.worker import DEFAULT_LEASE_SECONDS
+from runwright.events import EventType
 from runwright.states import RunStatus
 from runwright.store.base import Store
 
@@ -52,3 +53,25 @@ async def wait_for_run(
                 )
             return RunResult(run.id, run.status, run.error, waiting_for=waiting)
         await asyncio.sleep(poll)
+
+
+async def approval_prompts(store: Store, run_id: str) -> dict[str, str | None]:
+    """The prompt of each step of ``run_id`` that waits for approval now (None: no prompt)."""
+    waiting = {
+        (a.step_id, a.number)
+        for a in await store.attempts(run_id, include_superseded=False)
+        if str(a.state) == "waiting"
+    }
+    prompts: dict[str, str | None] = {}
+    after = 0
+    while batch := await store.events(
+        run_id, after=after, limit=1000, types=[EventType.APPROVAL_REQUESTED.value]
+    ):
+        for e in batch:
+            if (e.step_id, e.attempt) in waiting and e.step_id is not None:
+                prompt = e.data.get("prompt")
+                prompts[e.step_id] = prompt if isinstance(prompt, str) else None
+        after = batch[-1].seq or after
+        if len(batch) < 1000:
+            break
+    return prompts

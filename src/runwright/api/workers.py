@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Collection
 from contextlib import nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from runwright.api.session import Session
@@ -100,16 +101,26 @@ async def serve(
     return worker
 
 
-async def list_workers(session: Session, *, include_stopped: bool = True) -> list[WorkerView]:
-    """Every worker the database knows, with the attempts each holds."""
+async def list_workers(
+    session: Session, *, include_stopped: bool = True, silent_for: float = DEFAULT_LEASE_SECONDS
+) -> list[WorkerView]:
+    """The workers the database knows (stopped ones only with ``include_stopped``).
+
+    A worker whose heartbeat stopped more than ``silent_for`` seconds ago is
+    shown ``lost`` even before another worker's reaper has marked it so (a lone
+    worker killed with SIGKILL is never marked by anyone).
+    """
+    now = time.time()
     held: dict[str, list[AttemptRecord]] = {}
     for a in await session.store.held_attempts():
         held.setdefault(a.worker_id or "", []).append(a)
-    return [
-        WorkerView(w, held.get(w.id, []))
-        for w in (await session.store.workers()).values()
-        if include_stopped or w.state in LIVE_WORKER_STATES
-    ]
+    views = []
+    for w in (await session.store.workers()).values():
+        if w.state in LIVE_WORKER_STATES and now - w.heartbeat_at > silent_for:
+            w = replace(w, state="lost")
+        if include_stopped or w.state != "stopped":
+            views.append(WorkerView(w, held.get(w.id, [])))
+    return views
 
 
 async def drain(session: Session, worker_id: str) -> WorkerRecord:

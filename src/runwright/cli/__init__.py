@@ -12,6 +12,10 @@ def main() -> None:
 
         print(f"runwright {__version__}")
         return
-    from runwright.cli.app import app
+    from runwright.cli.app import command
+    from runwright.cli.output import quiet_exit_on_closed_pipe
 
-    app()
+    try:
+        command()(prog_name="runwright")
+    except BrokenPipeError:  # output printed after the work, e.g. `runwright show ID | head -1`
+        quiet_exit_on_closed_pipe()

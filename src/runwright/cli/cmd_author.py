@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from runwright import api
-from runwright.cli.app import app, escape, guard
-from runwright.cli.output import emit_json, out
+from runwright.cli.app import app, guard
+from runwright.cli.output import emit_json, markup, out
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -22,8 +22,8 @@ def init(
     """Scaffold a working example pipeline (repo report) in DIRECTORY."""
     paths = guard(lambda: api.init(directory, force=force))
     for p in paths:
-        out.print(f"wrote {escape(p)}")
-    out.print(f"next: runwright run {escape(paths[0])}")
+        out.print(f"wrote {p}")
+    out.print(f"next: runwright run {paths[0]}")
 
 
 @app.command()
@@ -42,7 +42,7 @@ def validate(file: Path, json_: JsonOpt = False) -> None:
         )
     else:
         out.print(
-            f"{escape(file)}: pipeline [bold]{escape(p.name)}[/] is valid ({len(p.steps)} steps)"
+            markup("{}: pipeline [bold]{}[/] is valid ({} steps)", file, p.name, len(p.steps))
         )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runwright.cli.app import G, app, escape, guard
+from runwright.cli.app import G, app, guard
 from runwright.cli.output import emit_json, out
 
 config_app = typer.Typer(help="Inspect the project configuration (runwright.toml).")
@@ -26,10 +26,8 @@ def show(
         emit_json(view.to_json())
         return
     where = view.path or "no runwright.toml found (built-in defaults)"
-    out.print(f"# config: {escape(where)} ({escape(view.found_by)})", highlight=False)
+    out.print(f"# config: {where} ({view.found_by})", highlight=False)
     width = max((len(e.key) for e in view.entries), default=0)
     for e in view.entries:
         value = json.dumps(e.value)
-        out.print(
-            f"{escape(e.key):<{width}} = {escape(value)}  # {escape(e.source)}", highlight=False
-        )
+        out.print(f"{e.key:<{width}} = {value}  # {e.source}", highlight=False)

@@ -7,11 +7,11 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from runwright import api
-from runwright.cli.app import G, app, escape, run_async
-from runwright.cli.output import ago, duration, emit_json, out, styled
+from runwright.api.waiting import approval_prompts
+from runwright.cli.app import G, app, no_database, read_async, run_async
+from runwright.cli.output import ago, duration, emit_json, markup, out, shorten, styled, table
 from runwright.errors import UsageError
 from runwright.events import Event, Level
 from runwright.states import RunStatus
@@ -28,69 +28,92 @@ def runs(
     """List runs, newest first."""
 
     async def go() -> list[Any]:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             return await session.runs(limit=limit, status=status)
 
-    records = run_async(go)
+    records = read_async(go)
     if json_:
-        emit_json([r.to_json() for r in records])
+        emit_json([r.to_json() for r in records or []])
+        return
+    if records is None:
+        out.print(no_database("runs"))
         return
     if not records:
-        out.print("no runs yet; start one with: runwright run PIPELINE.yaml")
+        out.print(f"no runs yet in {G.where()}; start one with: runwright run PIPELINE.yaml")
         return
-    table = Table("run", "pipeline", "status", "started", "took", box=None)
+    grid = table("run", "pipeline", "status", "started", "took", wrap={"pipeline"})
     for r in records:
-        table.add_row(
+        grid.add_row(
             r.id,
-            escape(r.pipeline),
+            r.pipeline,
             styled(str(r.status)),
             ago(r.created_at),
             duration(r.started_at, r.finished_at),
         )
-    out.print(table)
+    out.print(grid)
 
 
 @app.command()
 def show(run_id: str, json_: JsonOpt = False) -> None:
     """Show a run: its status, inputs and every step."""
 
-    async def go() -> api.RunDetails:
-        async with api.Session(G.settings()) as session:
-            return await session.details(run_id)
+    async def go() -> tuple[api.RunDetails, dict[str, str | None]]:
+        async with api.Session(G.settings(), create=False) as session:
+            details = await session.details(run_id)
+            return details, await approval_prompts(session.store, details.run.id)
 
-    details = run_async(go)
+    details, prompts = run_async(go)
     if json_:
         emit_json(details.to_json())
         return
     r = details.run
     out.print(
-        f"run [bold]{r.id}[/]  pipeline [bold]{escape(r.pipeline)}[/]  "
-        f"{styled(str(r.status))}  took {duration(r.started_at, r.finished_at)}"
+        markup("run [bold]{}[/]  pipeline [bold]{}[/]  ", r.id, r.pipeline)
+        + styled(str(r.status))
+        + f"  took {duration(r.started_at, r.finished_at)}"
     )
     if r.error:
-        out.print(f"[red]error:[/] {escape(r.error)}")
+        out.print(markup("[red]error:[/] {}", r.error))
     if r.inputs:
-        out.print(f"inputs: {escape(json.dumps(r.inputs))}")
-    table = Table("step", "state", "attempts", "items", "took", "output / error", box=None)
+        out.print(f"inputs: {json.dumps(r.inputs)}")
+    grid = table(
+        "step", "state", "attempts", "items", "took", "output / error", wrap={"output / error"}
+    )
     for s in details.steps:
         items = f"{s.items_done}/{s.items}" if s.items else ""
         if s.items_cached:
             items += " cached" if s.items_cached == s.items else f" ({s.items_cached} cached)"
-        table.add_row(
-            escape(s.step_id),
-            styled(s.state) + (" [cyan](cached)[/]" if s.cached and s.state != "cached" else ""),
+        state = styled(s.state)
+        if s.cached and s.state != "cached":
+            state.append(" (cached)", style="cyan")
+        grid.add_row(
+            s.step_id,
+            state,
             str(s.attempts),
             items,
             duration(s.started_at, s.finished_at) if s.started_at else "",
-            escape((s.error or "")[:80]) if s.error else escape(s.output or ""),
+            # The whole error is in --json and `tail`; here its first words, marked as cut.
+            shorten(s.error, ERROR_WIDTH) if s.error else shorten(s.output or "", ERROR_WIDTH),
         )
-    out.print(table)
+    out.print(grid)
     for s in details.steps:
         if s.traceback and s.error:
             out.print(
-                f"[dim]traceback of {escape(s.step_id)}: runwright logs {r.id} "
-                f"{escape(s.step_id)}[/]"
+                markup("[dim]traceback of {}: runwright logs {} {}[/]", s.step_id, r.id, s.step_id)
             )
+    show_prompts(r.id, prompts)
+
+
+#: How much of a step's error `show` puts in its table.
+ERROR_WIDTH = 120
+
+
+def show_prompts(run_id: str, prompts: dict[str, str | None]) -> None:
+    """What each waiting approval asks, and how to answer it."""
+    for step, prompt in sorted(prompts.items()):
+        out.print(markup("[magenta]{}[/] waits for approval: {}", step, prompt or "(no prompt)"))
+        out.print(f"  approve: runwright approve {run_id} {step}")
+        out.print(f"  reject:  runwright reject {run_id} {step} --reason '…'")
 
 
 def _line(e: Event) -> str:
@@ -122,10 +145,10 @@ def tail(
         if json_:
             emit_json(e.to_json())
         else:
-            out.print(escape(_line(e)), highlight=False)
+            out.print(_line(e))
 
     async def go() -> None:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             if follow:
                 async for event in session.follow(run_id, **filters):
                     show_event(event)
@@ -157,7 +180,7 @@ def export(
     async def go() -> None:
         if format != "jsonl":
             raise UsageError(f"unknown export format {format!r}; use jsonl")
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             async for row in session.export(run_id, with_outputs=with_outputs):
                 sys.stdout.write(json.dumps(row, default=str) + "\n")
 
@@ -173,10 +196,16 @@ def cache_stats(json_: JsonOpt = False) -> None:
     """Entries, bytes and hits in the cache."""
 
     async def go() -> Any:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             return await session.cache_stats()
 
-    stats = run_async(go)
+    stats = read_async(go)
+    if stats is None:
+        if json_:
+            emit_json({"entries": 0, "bytes": 0, "hits": 0, "by_kind": {}})
+        else:
+            out.print(no_database("cache entries"))
+        return
     if json_:
         emit_json(
             {
@@ -189,7 +218,7 @@ def cache_stats(json_: JsonOpt = False) -> None:
         return
     out.print(f"{stats.entries} entries, {stats.bytes} bytes, {stats.hits} hits")
     for kind, n in sorted(stats.by_kind.items()):
-        out.print(f"  {escape(kind)}: {n}")
+        out.print(f"  {kind}: {n}")
 
 
 @cache_app.command("clear")
@@ -200,11 +229,13 @@ def cache_clear(
     """Delete cache entries."""
 
     async def go() -> int:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             return await session.cache_clear(kind=kind)
 
-    n = run_async(go)
+    n = read_async(go)
     if json_:
-        emit_json({"deleted": n})
+        emit_json({"deleted": n or 0})
+    elif n is None:
+        out.print(no_database("cache entries to delete"))
     else:
         out.print(f"deleted {n} cache entries")

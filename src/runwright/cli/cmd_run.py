@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,9 +12,11 @@ import typer
 
 from runwright import api
 from runwright.api import RunResult
+from runwright.api.waiting import approval_prompts
 from runwright.cli import exits
-from runwright.cli.app import G, app, escape, run_async
-from runwright.cli.output import emit_json, err, out
+from runwright.cli.app import G, app, run_async
+from runwright.cli.cmd_read import show_prompts
+from runwright.cli.output import emit_json, err, markup, out
 from runwright.cli.progress import RunProgress
 from runwright.errors import InputError
 from runwright.settings import DEFAULT_CONCURRENCY
@@ -48,37 +51,70 @@ def _inputs(pairs: list[str], file: Path | None) -> dict[str, Any]:
     return values
 
 
-def _finish(result: RunResult, *, json_: bool, started: float | None = None) -> None:
-    status = result.status
+Finished = tuple[RunResult, dict[str, str | None]]
+
+
+async def _prompts(session: api.Session, result: RunResult) -> Finished:
+    """The result, with what each approval it waits for asks."""
+    if result.status is not RunStatus.WAITING:
+        return result, {}
+    return result, await approval_prompts(session.store, result.run_id)
+
+
+def _finish(finished: Finished, *, json_: bool) -> None:
+    result, prompts = finished
+    status, run_id = result.status, result.run_id
     if json_:
         emit_json(result.to_json())
     elif status is RunStatus.SUCCEEDED:
-        out.print(f"run [bold]{result.run_id}[/] [green]succeeded[/]")
+        out.print(markup("run [bold]{}[/] [green]succeeded[/]", run_id))
     elif status is RunStatus.WAITING:
         steps = " ".join(result.waiting_for)
         out.print(
-            f"run [bold]{result.run_id}[/] is [magenta]waiting[/] for approval of: {escape(steps)}"
+            markup("run [bold]{}[/] is [magenta]waiting[/] for approval of: {}", run_id, steps)
         )
-        for step in result.waiting_for:
-            out.print(f"  approve: runwright approve {result.run_id} {escape(step)}")
-            out.print(f"  reject:  runwright reject {result.run_id} {escape(step)} --reason '…'")
+        show_prompts(run_id, {s: prompts.get(s) for s in result.waiting_for})
     elif status is RunStatus.CANCELLED:
         out.print(
-            f"run [bold]{result.run_id}[/] [yellow]cancelled[/]; "
-            f"resume it with: runwright resume {result.run_id}"
+            markup(
+                "run [bold]{}[/] [yellow]cancelled[/]; resume it with: runwright resume {}",
+                run_id,
+                run_id,
+            )
         )
     elif status is RunStatus.FAILED:
-        out.print(f"run [bold]{result.run_id}[/] [red]failed[/]: {escape(result.error or '')}")
+        out.print(markup("run [bold]{}[/] [red]failed[/]: {}", run_id, result.error or ""))
         out.print(
-            f"  details: runwright show {result.run_id}   "
-            f"retry the failed steps: runwright resume {result.run_id}"
+            f"  details: runwright show {run_id}   "
+            f"retry the failed steps: runwright resume {run_id}"
         )
     elif status is RunStatus.RUNNING:
-        out.print(f"run [bold]{result.run_id}[/] enqueued; `runwright worker` processes execute it")
-        out.print(f"  follow: runwright tail {result.run_id} --follow")
+        out.print(
+            markup("run [bold]{}[/] enqueued; `runwright worker` processes execute it", run_id)
+        )
+        out.print(f"  follow: runwright tail {run_id} --follow")
     else:
-        out.print(f"run [bold]{result.run_id}[/] is {status}")
+        out.print(markup("run [bold]{}[/] is {}", run_id, status))
     raise typer.Exit(exits.BY_STATUS.get(status, exits.RUN_FAILED))
+
+
+@dataclass
+class _Watch:
+    """The run a command follows, so that Ctrl-C can say what becomes of it."""
+
+    progress: RunProgress | None = None
+    #: Executed in this process (Ctrl-C stops it there) or by workers (it carries on).
+    local: bool = True
+
+    def interrupted(self) -> None:
+        run_id = self.progress.run_id if self.progress is not None else None
+        if run_id is None or self.local:
+            return
+        err.print(
+            f"run {run_id} stays queued in {G.where()}: any `runwright worker` on this "
+            f"database picks it up. Stop it with: runwright cancel {run_id}   "
+            f"or execute it here with: runwright resume {run_id} --local"
+        )
 
 
 def _progress(session: api.Session, json_: bool) -> RunProgress:
@@ -110,11 +146,14 @@ def run(
 ) -> None:
     """Run a pipeline. Exit code 0 only if the run succeeded (10: waiting for approval)."""
 
-    async def go() -> RunResult:
+    watch = _Watch()
+
+    async def go() -> Finished:
         values = _inputs(input, inputs)
         async with api.Session(G.settings(pipeline=file)) as session:
-            progress = _progress(session, json_)
-            return await progress.follow(
+            watch.progress = progress = _progress(session, json_)
+            watch.local = local or not session.distributed
+            result = await progress.follow(
                 session.start_run(
                     file,
                     inputs=values,
@@ -123,14 +162,15 @@ def run(
                     concurrency=concurrency,
                     workspace=workspace,
                     detach=detach,
-                    local=local or not session.distributed,
+                    local=watch.local,
                     handle_signals=True,
                     notify=lambda m: err.print(m),
                     on_run=progress.on_run,
                 )
             )
+            return await _prompts(session, result)
 
-    _finish(run_async(go), json_=json_)
+    _finish(run_async(go, on_interrupt=watch.interrupted), json_=json_)
 
 
 @app.command()
@@ -145,26 +185,29 @@ def resume(
 ) -> None:
     """Resume a crashed, killed, failed or cancelled run: only unfinished work runs again."""
 
-    async def go() -> RunResult:
-        async with api.Session(G.settings()) as session:
-            progress = _progress(session, json_)
+    watch = _Watch()
+
+    async def go() -> Finished:
+        async with api.Session(G.settings(), create=False) as session:
+            watch.progress = progress = _progress(session, json_)
+            watch.local = local or not session.distributed
             result = await progress.follow(
                 session.resume(
                     run_id,
                     accept_changes=accept_changes,
                     concurrency=concurrency,
-                    local=local or not session.distributed,
+                    local=watch.local,
                     handle_signals=True,
                     notify=lambda m: err.print(m),
                     on_run=progress.on_run,
                 )
             )
-        if not json_ and result.reopened:
-            for reason, steps in result.reopened.items():
-                err.print(f"  {reason}: {escape(', '.join(steps))}")
-        return result
+            if not json_ and result.reopened:
+                for reason, steps in result.reopened.items():
+                    err.print(f"  {reason}: {', '.join(steps)}")
+            return await _prompts(session, result)
 
-    _finish(run_async(go), json_=json_)
+    _finish(run_async(go, on_interrupt=watch.interrupted), json_=json_)
 
 
 @app.command()
@@ -172,14 +215,16 @@ def cancel(run_id: str, json_: Annotated[bool, typer.Option("--json")] = False) 
     """Cancel a run (it can be resumed later)."""
 
     async def go() -> Any:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             return await session.cancel(run_id)
 
     run = run_async(go)
     if json_:
         emit_json({"run_id": run.id, "status": str(run.status)})
     else:
-        out.print(f"run [bold]{run.id}[/] cancelled; resume it with: runwright resume {run.id}")
+        out.print(
+            markup("run [bold]{}[/] cancelled; resume it with: runwright resume {}", run.id, run.id)
+        )
 
 
 def _decide(
@@ -193,11 +238,20 @@ def _decide(
     concurrency: int,
     json_: bool,
 ) -> None:
-    async def go() -> RunResult:
-        async with api.Session(G.settings()) as session:
-            progress = _progress(session, json_)
+    watch = _Watch()
+
+    async def go() -> Finished:
+        async with api.Session(G.settings(), create=False) as session:
+            watch.progress = progress = _progress(session, json_)
+            watch.local = not session.distributed
             progress.run_id = (await session.store.get_run(run_id)).id
-            return await progress.follow(
+            asked = (await approval_prompts(session.store, progress.run_id)).get(step, False)
+            if asked is not False and not json_:
+                verdict = "approving" if approve else "rejecting"
+                err.print(
+                    markup("{} [bold]{}[/], which asks: {}", verdict, step, asked or "(no prompt)")
+                )
+            result = await progress.follow(
                 session.decide(
                     run_id,
                     step,
@@ -211,8 +265,9 @@ def _decide(
                     notify=lambda m: err.print(m),
                 )
             )
+            return await _prompts(session, result)
 
-    _finish(run_async(go), json_=json_)
+    _finish(run_async(go, on_interrupt=watch.interrupted), json_=json_)
 
 
 @app.command()

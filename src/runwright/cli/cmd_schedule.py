@@ -11,8 +11,8 @@ from rich.table import Table
 
 from runwright import api
 from runwright.api import schedules
-from runwright.cli.app import G, app, escape, run_async
-from runwright.cli.output import emit_json, out
+from runwright.cli.app import G, app, no_database, read_async, run_async
+from runwright.cli.output import emit_json, markup, out, styled
 from runwright.schedule.cron import CATCHUP_POLICIES, DEFAULT_CATCHUP, fire_time_iso
 from runwright.spec.inputs import parse_input_args
 from runwright.store.records import ScheduleRecord
@@ -28,9 +28,11 @@ schedule_app = typer.Typer(
 app.add_typer(schedule_app, name="schedule")
 
 
-def _call(fn: Callable[[api.Session], Awaitable[T]]) -> T:
+def _call(fn: Callable[[api.Session], Awaitable[T]], *, create: bool = False) -> T:
+    """Call ``fn`` with a session; only ``create`` (adding a schedule) may make the database."""
+
     async def go() -> T:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=create) as session:
             return await fn(session)
 
     return run_async(go)
@@ -44,7 +46,7 @@ def _show(s: ScheduleRecord, what: str, json_: bool) -> None:
     if json_:
         emit_json(s.to_json())
         return
-    out.print(f"schedule [bold]{escape(s.name)}[/] {what}; next fire: {escape(_next(s))}")
+    out.print(markup("schedule [bold]{}[/] {}; next fire: {}", s.name, what, _next(s)))
 
 
 @schedule_app.command("add")
@@ -76,18 +78,29 @@ def add(
             session, name, file, cron=cron, tz=tz, inputs=parse_input_args(input), catchup=catchup
         )
 
-    _show(_call(go), "added", json_)
+    _show(_call(go, create=True), "added", json_)
 
 
 @schedule_app.command("list")
 def list_(json_: JsonOpt = False) -> None:
     """List schedules with their next fire time (in each schedule's time zone)."""
-    records = _call(schedules.list_schedules)
+
+    async def go() -> list[ScheduleRecord]:
+        async with api.Session(G.settings(), create=False) as session:
+            return await schedules.list_schedules(session)
+
+    records = read_async(go)
     if json_:
-        emit_json([s.to_json() for s in records])
+        emit_json([s.to_json() for s in records or []])
+        return
+    if records is None:
+        out.print(no_database("schedules"))
         return
     if not records:
-        out.print('no schedules; add one with: runwright schedule add NAME FILE --cron "0 * * * *"')
+        out.print(
+            f"no schedules in {G.where()}; add one with: "
+            'runwright schedule add NAME FILE --cron "0 * * * *"'
+        )
         return
     # The file is left to --json: with it the table no longer fits 80 columns.
     table = Table(box=None)
@@ -96,11 +109,11 @@ def list_(json_: JsonOpt = False) -> None:
         table.add_column(column, overflow="fold", no_wrap=column == "next fire")
     for s in records:
         table.add_row(
-            escape(s.name),
-            escape(s.cron),
-            escape(s.tz),
+            s.name,
+            s.cron,
+            s.tz,
             s.catchup,
-            "[yellow]paused[/]" if s.paused else escape(_next(s)),
+            styled("paused") if s.paused else _next(s),
             s.last_run_id or "-",
         )
     out.print(table)
@@ -113,7 +126,7 @@ def remove(name: str, json_: JsonOpt = False) -> None:
     if json_:
         emit_json(record.to_json())
     else:
-        out.print(f"removed schedule [bold]{escape(name)}[/]")
+        out.print(markup("removed schedule [bold]{}[/]", name))
 
 
 @schedule_app.command("pause")

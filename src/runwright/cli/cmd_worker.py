@@ -7,12 +7,11 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from runwright import api
 from runwright.api import workers as worker_api
-from runwright.cli.app import G, app, escape, run_async
-from runwright.cli.output import ago, emit_json, err, out, styled
+from runwright.cli.app import G, app, no_database, read_async, run_async
+from runwright.cli.output import ago, emit_json, err, markup, out, styled, table
 from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
 from runwright.settings import DEFAULT_CONCURRENCY
 
@@ -44,9 +43,6 @@ def worker(
         list[str],
         typer.Option("--label", "-l", help="A label this worker carries (repeatable)."),
     ] = [],  # noqa: B006
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL (default: the global --db).")
-    ] = None,
     lease_seconds: Annotated[
         float,
         typer.Option(
@@ -64,8 +60,6 @@ def worker(
     ] = 5.0,
 ) -> None:
     """Claim and execute ready steps until SIGTERM (drain) or a second SIGTERM (stop now)."""
-    if db is not None:
-        G.db = db
     if ctx.invoked_subcommand is not None:
         return
     _logging(G.debug)
@@ -73,8 +67,13 @@ def worker(
     def started(w: Worker) -> None:
         labels = ",".join(w.labels or []) or "none"
         err.print(
-            f"worker [bold]{w.id}[/] on {escape(G.settings().database_url.split('?')[0])} "
-            f"(concurrency {w.concurrency}, labels {escape(labels)}); SIGTERM drains"
+            markup(
+                "worker [bold]{}[/] on {} (concurrency {}, labels {}); SIGTERM drains",
+                w.id,
+                G.where(),
+                w.concurrency,
+                labels,
+            )
         )
 
     async def go() -> Worker:
@@ -103,46 +102,51 @@ def drain(
     """Ask a worker to finish its in-flight steps, claim nothing new, and exit."""
 
     async def go() -> Any:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             return await worker_api.drain(session, worker_id)
 
     record = run_async(go)
     if json_:
         emit_json(record.to_json())
     else:
-        out.print(f"worker [bold]{record.id}[/] is {record.state}; it stops once idle")
+        out.print(markup("worker [bold]{}[/] is {}; it stops once idle", record.id, record.state))
 
 
 @app.command()
 def workers(
-    all_: Annotated[bool, typer.Option("--all", help="Include stopped workers.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include stopped workers (lost ones are always shown).")
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """List workers with their state, heartbeat and the steps they hold now."""
+    """List live and lost workers: state, heartbeat and the steps they hold now."""
 
     async def go() -> list[worker_api.WorkerView]:
-        async with api.Session(G.settings()) as session:
+        async with api.Session(G.settings(), create=False) as session:
             return await worker_api.list_workers(session, include_stopped=all_ or json_)
 
-    views = run_async(go)
+    views = read_async(go)
     if json_:
-        emit_json([v.to_json() for v in views])
+        emit_json([v.to_json() for v in views or []])
+        return
+    if views is None:
+        out.print(no_database("workers"))
         return
     if not views:
-        out.print("no live workers; start one with: runwright worker")
+        out.print(f"no live workers in {G.where()}; start one with: runwright worker")
         return
-    table = Table("worker", "state", "labels", "heartbeat", "running", box=None)
+    grid = table("worker", "state", "labels", "heartbeat", "running", wrap={"running"})
     for v in views:
         w = v.worker
         running = ", ".join(
             f"{a.run_id}/{a.step_id}" + (f"[{a.item}]" if a.item_or_none is not None else "")
             for a in v.attempts
         )
-        table.add_row(
-            escape(w.id),
+        grid.add_row(
+            w.id,
             styled(w.state),
-            escape(",".join(w.labels)) or "-",
+            ",".join(w.labels) or "-",
             ago(w.heartbeat_at),
-            escape(running) or "-",
+            running or "-",
         )
-    out.print(table)
+    out.print(grid)

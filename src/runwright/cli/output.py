@@ -1,21 +1,61 @@
-"""Printing: human output through Rich, machine output as JSON on stdout."""
+"""Printing: human output through Rich, machine output as JSON on stdout.
+
+Both consoles print strings *literally* (no markup, no emoji codes): text from
+users and data (error messages, ids, keys, inputs) can never be taken for Rich
+markup, so ``[/x]`` neither crashes nor vanishes. Styling is opt-in through
+:func:`markup`, whose template is ours and whose values are always escaped, or
+through :class:`~rich.text.Text` objects.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
-from typing import Any
+from collections.abc import Collection
+from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich's own handler exits 1; a closed pipe is not a failure (`runwright show ID | head`).
+        quiet_exit_on_closed_pipe()
+
+
+out = _Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = _Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def markup(template: str, *values: Any) -> Text:
+    """Rich markup from a constant ``template`` with ``{}`` fields; each value is escaped.
+
+    ``markup("run [bold]{}[/] of {}", run_id, pipeline)``: only the template's own
+    tags style the text, whatever the values contain.
+    """
+    return Text.from_markup(template.format(*(escape(str(v)) for v in values)), emoji=False)
 
 
 def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=None, default=str) + "\n")
     sys.stdout.flush()
+
+
+def quiet_exit_on_closed_pipe() -> NoReturn:
+    """End quietly (exit 0) because the reader of stdout went away (``| head``), as ripgrep does.
+
+    Later writes, and the interpreter's final flush, go to /dev/null instead of
+    raising ``BrokenPipeError`` again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit(0)
 
 
 def ago(ts: float | None) -> str:
@@ -49,8 +89,40 @@ STATE_STYLE = {
     "ready": "white",
     "pending": "dim",
     "abandoned": "yellow",
+    "lost": "red",
+    "paused": "yellow",
 }
 
 
-def styled(state: str) -> str:
-    return f"[{STATE_STYLE.get(state, 'white')}]{state}[/]"
+def styled(state: str) -> Text:
+    return Text(state, style=STATE_STYLE.get(state, "white"))
+
+
+def shorten(text: str, width: int) -> str:
+    """The first line of ``text``, cut at a word boundary to ``width`` with an ellipsis."""
+    lines = text.strip().splitlines() or [""]
+    line = lines[0]
+    if len(line) <= width and len(lines) == 1:
+        return line
+    if len(line) > width - 1:
+        cut = line[: width - 1]
+        space = cut.rfind(" ")
+        line = cut[:space] if space > width // 2 else cut
+    return line.rstrip() + "…"
+
+
+def table(*columns: str, wrap: Collection[str] = ()) -> Table:
+    """A borderless table that never breaks a word in the middle.
+
+    Rich otherwise shrinks every column of a table wider than the terminal and
+    folds what is in them (run ids, states) anywhere. Here only the ``wrap``
+    columns (free text, names) give way: they wrap between words, and a word
+    too long for them ends in an ellipsis. The others (ids, states, times) stay whole.
+    """
+    grid = Table(box=None)
+    for column in columns:
+        if column in wrap:
+            grid.add_column(column, overflow="ellipsis")
+        else:
+            grid.add_column(column, no_wrap=True, min_width=len(column))
+    return grid

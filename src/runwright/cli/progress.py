@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from runwright.api import Session
-from runwright.cli.output import err
+from runwright.cli.output import err, markup
 from runwright.errors import StoreUnavailable
 from runwright.events import Event, EventType
 from runwright.store.records import RunRecord
@@ -89,7 +89,7 @@ class RunProgress:
     def on_run(self, run: RunRecord) -> None:
         self.run_id = run.id
         if not self.quiet:
-            err.print(f"run [bold]{run.id}[/] of [bold]{run.pipeline}[/]")
+            err.print(markup("run [bold]{}[/] of [bold]{}[/]", run.id, run.pipeline))
 
     def _apply(self, e: Event) -> None:
         if self.lines:

@@ -11,11 +11,12 @@ from runwright.store.records import NO_ITEM
 __all__ = ["NO_ITEM", "Store", "Transaction", "open_store"]
 
 
-def open_store(url: str, *, synchronous: str = "normal") -> Store:
+def open_store(url: str, *, synchronous: str = "normal", create: bool = True) -> Store:
     """Open the store a database URL or path names.
 
     ``postgresql://…`` (needs the ``postgres`` extra), ``sqlite:///path``, a plain
-    file path, or ``:memory:``.
+    file path, or ``:memory:``. With ``create=False`` a missing SQLite file raises
+    :class:`~runwright.errors.DatabaseMissing` instead of being created.
     """
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -42,4 +43,8 @@ def open_store(url: str, *, synchronous: str = "normal") -> Store:
         path = url
     if synchronous not in ("normal", "full"):
         raise ConfigError(f"synchronous must be 'normal' or 'full', not {synchronous!r}")
-    return SqliteStore(Path(path) if path != ":memory:" else path, synchronous=synchronous)  # type: ignore[arg-type]
+    return SqliteStore(
+        Path(path) if path != ":memory:" else path,
+        synchronous=synchronous,  # type: ignore[arg-type]
+        create=create,
+    )

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from runwright.errors import MigrationError, StoreError
+from runwright.errors import DatabaseMissing, MigrationError, StoreError
 from runwright.store.migrate import latest_version, migrations
 from runwright.store.sql import SQLITE, Row
 from runwright.store.sql_store import SqlStore
@@ -24,6 +24,17 @@ Synchronous = Literal["normal", "full"]
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 
+ELSEWHERE = "pass --db PATH or set RUNWRIGHT_DATABASE_URL to keep the database elsewhere"
+
+
+def _unwritable(path: str, why: str) -> StoreError:
+    return StoreError(
+        f"cannot write the runwright database {path}: {why}; run where you may write, "
+        f"or {ELSEWHERE}",
+        cause=why,
+    )
+
+
 @contextmanager
 def wrap_errors(path: str) -> Iterator[None]:
     """Translate sqlite3 errors into :class:`StoreError` with a message that says what to do."""
@@ -31,6 +42,8 @@ def wrap_errors(path: str) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as exc:
         text = str(exc)
+        if "unable to open" in text or "readonly" in text or "read-only" in text:
+            raise _unwritable(path, text) from exc
         if "locked" in text or "busy" in text:
             raise StoreError(
                 f"the database {path} is locked by another process and stayed locked past the "
@@ -43,6 +56,35 @@ def wrap_errors(path: str) -> Iterator[None]:
             f"{path} is not a usable runwright database ({exc}); it may be corrupted or not a "
             f"SQLite file. Move it aside to start afresh, or point --db at another file",
             cause=str(exc),
+        ) from exc
+
+
+def _make_parent(path: str) -> None:
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if isinstance(exc, FileExistsError) or (parent.exists() and not parent.is_dir()):
+            why = "a file of that name is in the way"
+        raise StoreError(
+            f"cannot create the directory {parent} for the runwright database: {why}; "
+            f"run where you may write, or {ELSEWHERE}",
+            cause=str(exc),
+        ) from exc
+
+
+@contextmanager
+def _missing(path: str, create: bool) -> Iterator[None]:
+    """Without ``create``, a file that is not there is :class:`DatabaseMissing`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if create or Path(path).exists():
+            raise
+        raise DatabaseMissing(
+            f"there is no runwright database at {path} (nothing ran with it yet; none was "
+            "created); pass --db PATH or set RUNWRIGHT_DATABASE_URL to read another database"
         ) from exc
 
 
@@ -77,21 +119,28 @@ class SqliteStore(SqlStore):
         *,
         synchronous: Synchronous = "normal",
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        create: bool = True,
     ) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
         self.label = self.path
         self.synchronous = synchronous
+        target: str = self.path
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with wrap_errors(self.path):
+            if create:
+                _make_parent(self.path)
+            else:
+                # mode=rw opens an existing file and never creates one (no race with a check).
+                target = f"{Path(self.path).absolute().as_uri()}?mode=rw"
+        with wrap_errors(self.path), _missing(self.path, create):
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes
             # the lock up front instead of failing on upgrade mid-transaction.
             self._conn = sqlite3.connect(
-                self.path,
+                target,
                 isolation_level=None,
                 check_same_thread=False,
                 timeout=busy_timeout_ms / 1000,
+                uri=target != self.path,
             )
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._conn.execute("PRAGMA journal_mode=WAL")
