@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, Undefined
 from jinja2.environment import Template, TemplateExpression
 
-from runwright.errors import ExpressionError
+from runwright.errors import ExpressionError, RunwrightError
 from runwright.spec.models import Pipeline, StepSpec
 from runwright.spec.problems import describe_value, field_label
 from runwright.spec.templates import (
@@ -109,7 +109,11 @@ class _Leaf:
     def error(self, exc: Exception) -> ExpressionError:
         """An ExpressionError naming the step and field."""
         text = exc.message if isinstance(exc, TemplateSyntaxError) else str(exc)
-        if not text or not type(exc).__module__.startswith("jinja2"):
+        if isinstance(exc, RecursionError | MemoryError):  # Jinja and Python compile recursively
+            text = "expression nested too deeply; split it into smaller expressions"
+        elif isinstance(exc, RunwrightError):
+            text = exc.message  # already worded for users (e.g. hash_files)
+        elif not text or not type(exc).__module__.startswith("jinja2"):
             text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         return ExpressionError(
             f"step {self.step_id!r} {self.label}: {text}", step_id=self.step_id, field=self.label

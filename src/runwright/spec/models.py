@@ -115,7 +115,6 @@ class StepSpec(_Model):
     cache: bool | None = Field(None, description="Defaults to the step kind's purity.")
     on_failure: Literal["stop", "continue"] | None = None
     labels: tuple[Label, ...] = Field((), max_length=8)
-    trust: str | None = None
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
     _timeout = field_validator("timeout", mode="before")(lambda v: _to_seconds(v))
@@ -134,8 +133,6 @@ class Pipeline(_Model):
     version: str | int | None = None
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
-    budget: dict[str, float] | None = None
-    trust: str | None = None
     steps: tuple[StepSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -29,9 +29,6 @@ from runwright.spec.templates import (
 )
 from runwright.spec.yamlsrc import FieldPath
 
-#: Trust levels, least to most trusted (see DESIGN.md).
-TRUST_LEVELS = ("student", "intern", "supervised", "autonomous")
-
 
 class KindSchema(Protocol):
     """What validation needs to know of a step kind (step-kind classes satisfy it)."""
@@ -95,14 +92,7 @@ def check_pipeline(
                     f"change the default or the type",
                 )
             )
-    if pipeline.trust is not None and pipeline.trust not in TRUST_LEVELS:
-        problems.append(_bad_trust(("trust",), pipeline.trust))
     return problems
-
-
-def _bad_trust(path: FieldPath, level: str) -> Problem:
-    hint = suggest(level, TRUST_LEVELS, fallback="use " + " < ".join(TRUST_LEVELS))
-    return Problem(path, f"unknown trust level {level!r}; {hint}")
 
 
 def check_steps(
@@ -134,8 +124,6 @@ def check_steps(
             by_id[step.id] = (index, step)
     for index, step in steps:
         problems.extend(_check_needs(index, step, all_ids))
-        if step.trust is not None and step.trust not in TRUST_LEVELS:
-            problems.append(_bad_trust(("steps", index, "trust"), step.trust))
         if kinds is not None:
             problems.extend(_check_kind(index, step, kinds))
     problems.extend(_check_cycles(by_id))
@@ -212,7 +200,8 @@ def _check_templates(
             info: TemplateInfo = analyse_expression(source) if bare else analyse(source)
         except TemplateSyntaxError as exc:
             where = f" (line {exc.lineno} of the template)" if "\n" in source.strip() else ""
-            yield Problem(path, f"template syntax error: {exc.message}{where}; fix the template")
+            fix = "" if "; " in (exc.message or "") else "; fix the template"
+            yield Problem(path, f"template syntax error: {exc.message}{where}{fix}")
             continue
         for ref in info.refs:
             message = _check_ref(ref, step, field, graph, all_ids, input_names)
