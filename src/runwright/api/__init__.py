@@ -1,6 +1,6 @@
 """runwright.api: the library functions every interface (CLI, HTTP, MCP) calls."""
 
-from runwright.api.authoring import graph, init, json_schema, validate
+from runwright.api.authoring import graph, init, json_schema, validate, validation_report
 from runwright.api.results import RunDetails, RunResult, StepSummary
 from runwright.api.session import Session
 
@@ -13,4 +13,5 @@ __all__ = [
     "init",
     "json_schema",
     "validate",
+    "validation_report",
 ]

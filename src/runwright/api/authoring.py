@@ -6,10 +6,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from runwright.errors import UsageError
+from runwright.errors import SpecError, UsageError
 from runwright.registry import Registry, default_registry
 from runwright.spec.loader import LoadedSpec, load_spec
 from runwright.spec.models import Pipeline
+from runwright.spec.problems import problems_of
 
 #: Files `runwright init` writes: (template name, file name).
 INIT_FILES = (("pipeline.yaml", "pipeline.yaml"), ("report_steps.py", "report_steps.py"))
@@ -18,6 +19,18 @@ INIT_FILES = (("pipeline.yaml", "pipeline.yaml"), ("report_steps.py", "report_st
 def validate(path: str | Path, *, registry: Registry | None = None) -> LoadedSpec:
     """Load a pipeline and check it completely; raises :class:`SpecError` with every problem."""
     return load_spec(path, kinds=(registry or default_registry()).kinds())
+
+
+def validation_report(path: str | Path, *, registry: Registry | None = None) -> dict[str, Any]:
+    """What ``validate --json`` prints: ``{"valid": true, "pipeline", "steps", "spec_hash"}``,
+    or ``{"valid": false, "file", "problems": [{file, line, column, path, message}, …]}``."""
+    try:
+        loaded = validate(path, registry=registry)
+    except SpecError as exc:
+        problems = [p.to_json() for p in problems_of(exc)]
+        return {"valid": False, "file": str(path), "problems": problems}
+    p = loaded.pipeline
+    return {"valid": True, "pipeline": p.name, "steps": len(p.steps), "spec_hash": loaded.spec_hash}
 
 
 def json_schema() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from runwright import api
+from runwright.cli import exits
 from runwright.cli.app import app, escape, guard
 from runwright.cli.output import emit_json, out
 
@@ -29,21 +30,15 @@ def init(
 @app.command()
 def validate(file: Path, json_: JsonOpt = False) -> None:
     """Check a pipeline file; every problem is reported with file:line:column."""
+    if json_:
+        report = guard(lambda: api.validation_report(file))
+        emit_json(report)
+        if not report["valid"]:
+            raise typer.Exit(exits.USAGE)
+        return
     loaded = guard(lambda: api.validate(file))
     p = loaded.pipeline
-    if json_:
-        emit_json(
-            {
-                "valid": True,
-                "pipeline": p.name,
-                "steps": len(p.steps),
-                "spec_hash": loaded.spec_hash,
-            }
-        )
-    else:
-        out.print(
-            f"{escape(file)}: pipeline [bold]{escape(p.name)}[/] is valid ({len(p.steps)} steps)"
-        )
+    out.print(f"{escape(file)}: pipeline [bold]{escape(p.name)}[/] is valid ({len(p.steps)} steps)")
 
 
 @app.command()

@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, Undefined
+from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.environment import Template, TemplateExpression
 
 from runwright.errors import ExpressionError, RunwrightError
 from runwright.spec.models import Pipeline, StepSpec
 from runwright.spec.problems import describe_value, field_label
+from runwright.spec.suggest import suggest
 from runwright.spec.templates import (
     DICT_ATTRS,
     Ref,
@@ -104,20 +105,53 @@ class _Leaf:
             assert self._template is not None
             return self._template.render(context)
         except Exception as exc:
-            raise self.error(exc) from exc
+            raise self.error(exc, context) from exc
 
-    def error(self, exc: Exception) -> ExpressionError:
-        """An ExpressionError naming the step and field."""
+    def error(self, exc: Exception, context: Mapping[str, Any] | None = None) -> ExpressionError:
+        """An ExpressionError naming the step and field (and the key meant, for a typo)."""
         text = exc.message if isinstance(exc, TemplateSyntaxError) else str(exc)
+        hint = _missing_key(self.info.refs, context) if isinstance(exc, UndefinedError) else None
+        if hint is not None:
+            text = hint
         if isinstance(exc, RecursionError | MemoryError):  # Jinja and Python compile recursively
             text = "expression nested too deeply; split it into smaller expressions"
         elif isinstance(exc, RunwrightError):
             text = exc.message  # already worded for users (e.g. hash_files)
-        elif not text or not type(exc).__module__.startswith("jinja2"):
+        elif hint is None and (not text or not type(exc).__module__.startswith("jinja2")):
             text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         return ExpressionError(
             f"step {self.step_id!r} {self.label}: {text}", step_id=self.step_id, field=self.label
         )
+
+
+def _missing_key(refs: tuple[Ref, ...], context: Mapping[str, Any] | None) -> str | None:
+    """``"steps.a.output has no key 'stdot'; did you mean 'stdout'?"`` for the first
+    ref of a template that names a key its value does not have; ``None`` if none does."""
+    if context is None:
+        return None
+    for ref in refs:
+        if ref.root not in context:
+            continue
+        value, where = context[ref.root], ref.root
+        for key in ref.keys:
+            if isinstance(value, dict):
+                if key in value:
+                    value = value[key]
+                    where += f".{key}" if isinstance(key, str) else f"[{key}]"
+                    continue
+                if isinstance(key, str) and key in DICT_ATTRS:
+                    break  # `.items` and friends are methods, not keys
+                keys = [k for k in value if isinstance(k, str)]
+                shown = ", ".join(repr(k) for k in sorted(keys)[:8]) + (
+                    ", …" if len(keys) > 8 else ""
+                )
+                fallback = f"its keys are {shown}" if keys else "it has no keys"
+                return f"{where} has no key {key!r}; {suggest(str(key), keys, fallback=fallback)}"
+            if isinstance(value, list | tuple) and isinstance(key, int) and abs(key) < len(value):
+                value, where = value[key], f"{where}[{key}]"
+                continue
+            break
+    return None
 
 
 def _text(value: Any) -> str:

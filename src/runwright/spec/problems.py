@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from runwright.errors import SpecError
 from runwright.spec.suggest import one_of, suggest
 from runwright.spec.yamlsrc import FieldPath, Mark, SourceMap
 
@@ -65,17 +66,72 @@ def field_label(path: FieldPath) -> str:
     return out or "pipeline"
 
 
-def format_problems(problems: list[Problem], source_map: SourceMap, filename: str) -> list[str]:
-    """Located, sorted (by position), de-duplicated problem lines."""
-    located: dict[str, tuple[int, int]] = {}
+@dataclass(frozen=True, slots=True)
+class LocatedProblem:
+    """A problem with its place in a file: what ``validate --json`` prints."""
+
+    file: str
+    line: int
+    column: int
+    #: The field, e.g. ``steps[1].needs`` (``pipeline`` for the whole file).
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{file, line, column, path, message}``."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+_LINE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?P<column>\d+): (?P<path>\S+): (?P<message>.*)$")
+
+
+def locate_problems(
+    problems: list[Problem], source_map: SourceMap, filename: str
+) -> list[LocatedProblem]:
+    """Problems given their file positions: sorted by position, de-duplicated."""
+    located: dict[LocatedProblem, None] = {}
     for p in problems:
         mark = p.mark or (source_map.key(p.path) if p.at_key else source_map.value(p.path))
         label = field_label(p.path if p.label is None else p.label)
         # One problem, one line, even when a message quotes multi-line text.
         message = " ".join(p.message.splitlines())
-        line = f"{filename}:{mark.line}:{mark.column}: {label}: {message}"
-        located.setdefault(line, (mark.line, mark.column))
-    return sorted(located, key=lambda line: located[line])
+        located.setdefault(LocatedProblem(filename, mark.line, mark.column, label, message))
+    return sorted(located, key=lambda lp: (lp.line, lp.column))
+
+
+def format_problems(problems: list[Problem], source_map: SourceMap, filename: str) -> list[str]:
+    """Located, sorted (by position), de-duplicated problem lines."""
+    return [str(lp) for lp in locate_problems(problems, source_map, filename)]
+
+
+def spec_error(located: list[LocatedProblem]) -> SpecError:
+    """The SpecError listing ``located`` (as lines, and structured in ``fields["located"]``)."""
+    return SpecError(problems=[str(lp) for lp in located], located=located)
+
+
+def problems_of(exc: SpecError) -> list[LocatedProblem]:
+    """The located problems of a SpecError, also of one raised with problem lines only."""
+    located = exc.fields.get("located")
+    if isinstance(located, list):
+        return located
+    out: list[LocatedProblem] = []
+    for line in exc.problems or [exc.message]:
+        m = _LINE.match(line)
+        if m is None:
+            out.append(LocatedProblem("", 0, 0, "pipeline", line))
+        else:
+            row = (int(m["line"]), int(m["column"]))
+            out.append(LocatedProblem(m["file"], *row, m["path"], m["message"]))
+    return out
 
 
 def describe_value(value: Any) -> str:

@@ -7,7 +7,7 @@ than raising, so a user sees every problem of a file at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from jinja2 import TemplateSyntaxError
@@ -42,6 +42,11 @@ class KindSchema(Protocol):
     def requires(self) -> frozenset[str]:
         """The ``with:`` keys the kind cannot run without."""
         ...
+
+
+#: A kind may also offer ``check_with(with_) -> Iterable[(key, message)]``: problems with
+#: literal ``with:`` values it can see before running (templates are left to run time).
+CheckWith = Callable[[Mapping[str, Any]], Iterable[tuple[str, str]]]
 
 
 def step_templates(step: StepSpec) -> Iterator[tuple[str, FieldPath, str, bool]]:
@@ -162,6 +167,10 @@ def _check_kind(index: int, step: StepSpec, kinds: Mapping[str, KindSchema]) -> 
                     at_key=True,
                     label=("steps", index, "with"),
                 )
+    check_with = getattr(kind, "check_with", None)  # optional: literal values a kind refuses
+    if check_with is not None:
+        for key, message in check_with(step.with_):
+            yield Problem(("steps", index, "with", key), message)
     missing = sorted(kind.requires - step.with_.keys())
     if missing:
         names = ", ".join(repr(m) for m in missing)
