@@ -96,6 +96,7 @@ async def execute(
                 version=step.kind.version,
                 params=params,
                 code_version=step.kind.code_version(params, rc.pipeline_dir),
+                user_key=rc.plan.compiled.render_cache_key(a.step_id, context),
             )
             if not rc.no_cache:
                 claimed = await _try_cache(

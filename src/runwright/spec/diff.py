@@ -8,7 +8,7 @@ from runwright.spec.models import Pipeline
 from runwright.spec.problems import field_label
 
 # Step fields whose sub-keys are worth naming ("with.run", not just "with").
-_NESTED = frozenset({"with", "retry"})
+_NESTED = frozenset({"with", "retry", "cache"})
 _TOP_FIELDS = ("name", "description", "version")
 
 

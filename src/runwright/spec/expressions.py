@@ -22,11 +22,12 @@ from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.environment import Template, TemplateExpression
 
 from runwright.errors import ExpressionError, RunwrightError
-from runwright.spec.models import Pipeline, StepSpec
+from runwright.spec.models import CacheSpec, Pipeline, StepSpec
 from runwright.spec.problems import describe_value, field_label
 from runwright.spec.suggest import suggest
 from runwright.spec.templates import (
     DICT_ATTRS,
+    HASH_FILES,
     Ref,
     TemplateInfo,
     analyse,
@@ -226,7 +227,16 @@ def _leaf(step_id: str, path: FieldPath, source: str, *, bare: bool) -> _Leaf:
 
 
 class _Step:
-    __slots__ = ("for_each", "if_", "refs", "uses_env", "with_", "with_dynamic")
+    __slots__ = (
+        "cache_key",
+        "for_each",
+        "if_",
+        "refs",
+        "uses_env",
+        "uses_files",
+        "with_",
+        "with_dynamic",
+    )
 
     def __init__(self, step: StepSpec, by_id: Mapping[str, StepSpec]) -> None:
         sid = step.id
@@ -240,10 +250,14 @@ class _Step:
             self.for_each = _leaf(sid, ("for_each",), step.for_each, bare=bare)
         elif isinstance(step.for_each, list):
             self.for_each = _compile_value(sid, ("for_each",), step.for_each)[1]
+        self.cache_key: Any = None
+        if isinstance(step.cache, CacheSpec):
+            self.cache_key = _compile_value(sid, ("cache", "key"), step.cache.key)[1]
         refs: set[Ref] = set()
-        for node in (self.with_, self.if_, self.for_each):
+        for node in (self.with_, self.if_, self.for_each, self.cache_key):
             refs.update(_refs(node))
         self.uses_env = any(r.root == "env" for r in refs)
+        self.uses_files = any(r.root == HASH_FILES for r in refs)
         ids: set[str] = set()
         for ref in refs:
             if ref.root != "steps":
@@ -286,7 +300,8 @@ class CompiledPipeline:
     The environment uses StrictUndefined: a missing value is an error.
 
     The context of every call is ``{"inputs": {...}, "steps": {"a": {"output": ...,
-    "status": "succeeded"}}, "env": {...}}`` plus ``item``/``index`` inside ``for_each``.
+    "status": "succeeded"}}, "env": {...}}`` plus ``item``/``index`` inside ``for_each``
+    and ``hash_files`` (a :class:`runwright.cachekey.FileHasher`) when a template calls it.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
@@ -306,6 +321,17 @@ class CompiledPipeline:
     def uses_env(self, step_id: str) -> bool:
         """Whether the step's templates read ``env``."""
         return self._step(step_id).uses_env
+
+    def uses_hash_files(self, step_id: str) -> bool:
+        """Whether the step's templates call ``hash_files`` (the context must provide it)."""
+        return self._step(step_id).uses_files
+
+    def render_cache_key(self, step_id: str, context: Mapping[str, Any]) -> Any:
+        """The step's rendered ``cache.key``; ``None`` when it has none."""
+        node = self._step(step_id).cache_key
+        if isinstance(node, _Leaf | _Dict | _List):
+            return node.render(context)
+        return node
 
     def render_with(self, step_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
         """The step's ``with:`` with every template rendered.

@@ -149,11 +149,13 @@ def describe_value(value: Any) -> str:
 
 
 def _unwrap(tp: Any) -> Any:
-    """``RetryPolicy | None`` → ``RetryPolicy`` (the first model or container in a union)."""
+    """``RetryPolicy | None`` → ``RetryPolicy`` (a model in a union, else its first type)."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        for arg in typing.get_args(tp):
-            if arg is not type(None):
-                return _unwrap(arg)
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        # `bool | CacheSpec`: the model is the branch whose keys can be listed.
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models or args:
+            return _unwrap((models or args)[0])
     return tp
 
 
@@ -247,9 +249,16 @@ def from_validation_error(
     """Translate pydantic's errors for ``model.model_validate(data)`` into problems."""
     problems: list[Problem] = []
     groups: dict[FieldPath, list[ErrorDetails]] = {}
+    # Where a mapping was checked key by key (`cache: {key: ..}` in `bool | CacheSpec`):
+    # there, "expected a boolean, got a mapping" from another union branch is noise.
+    keyed: set[FieldPath] = set()
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         kind = err["type"]
+        if kind in ("missing", "extra_forbidden"):
+            # Drop union branch names (`cache.CacheSpec.ttl`): the data has no such key.
+            loc = (*_existing(data, loc[:-1]), loc[-1])
+            keyed.add(loc[:-1])
         if kind == "missing":
             parent = _existing(data, loc[:-1])
             name = loc[-1]
@@ -283,5 +292,7 @@ def from_validation_error(
         else:
             groups.setdefault(_existing(data, loc), []).append(err)
     for at, errors in groups.items():
+        if at in keyed and all(isinstance(e.get("input"), dict) for e in errors):
+            continue
         problems.append(Problem(prefix + at, _message(errors, at)))
     return problems

@@ -18,7 +18,9 @@ from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 #: The only names a template may use (besides Jinja's own globals such as ``range``).
-ROOT_NAMES = frozenset({"inputs", "steps", "item", "index", "env"})
+#: The template function that digests files (``runwright.cachekey.FileHasher``).
+HASH_FILES = "hash_files"
+ROOT_NAMES = frozenset({"inputs", "steps", "item", "index", "env", HASH_FILES})
 #: Deeper syntax trees are spec problems: Jinja compiles templates recursively, and
 #: Python's compiler refuses ~200 nested brackets in the code Jinja generates.
 MAX_TEMPLATE_DEPTH = 60

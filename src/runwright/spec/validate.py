@@ -14,11 +14,12 @@ from jinja2 import TemplateSyntaxError
 
 from runwright.spec.graph import Reachability, cycle_through, strongly_connected
 from runwright.spec.inputs import check_type
-from runwright.spec.models import Pipeline, StepSpec
+from runwright.spec.models import CacheSpec, Pipeline, StepSpec
 from runwright.spec.problems import Problem, describe_value
 from runwright.spec.suggest import suggest
 from runwright.spec.templates import (
     DICT_ATTRS,
+    HASH_FILES,
     ROOT_NAMES,
     STEP_ATTRS,
     Ref,
@@ -52,10 +53,12 @@ CheckWith = Callable[[Mapping[str, Any]], Iterable[tuple[str, str]]]
 def step_templates(step: StepSpec) -> Iterator[tuple[str, FieldPath, str, bool]]:
     """Every template of a step: ``(field, path in the step, source, is_bare_expression)``.
 
-    ``field`` is ``with``, ``if`` or ``for_each``; bare expressions are ``if``/``for_each``
-    strings written without ``{{ }}``.
+    ``field`` is ``with``, ``cache``, ``if`` or ``for_each``; bare expressions are
+    ``if``/``for_each`` strings written without ``{{ }}``.
     """
     yield from _walk("with", ("with",), step.with_)
+    if isinstance(step.cache, CacheSpec):
+        yield from _walk("cache", ("cache", "key"), step.cache.key)
     for name, value in (("if", step.if_), ("for_each", step.for_each)):
         if isinstance(value, str):
             yield name, (name,), value, not has_template(value)
@@ -240,12 +243,12 @@ def _check_ref(
     if root in ("item", "index"):
         if step.for_each is None:
             return f"{root!r} is only defined in steps with for_each; add for_each or remove it"
-        if field != "with":
-            return f"{root!r} is not available in {field}; it is only defined in with"
+        if field not in ("with", "cache"):
+            return f"{root!r} is not available in {field}; it is only defined in with and cache"
         return None
-    if root == "env":
+    if root in ("env", HASH_FILES):
         return None
-    hint = suggest(root, ROOT_NAMES, fallback="use inputs, steps, env, item or index")
+    hint = suggest(root, ROOT_NAMES, fallback="use inputs, steps, env, item, index or hash_files")
     return f"undefined variable {root!r}; {hint}"
 
 

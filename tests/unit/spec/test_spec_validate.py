@@ -181,8 +181,9 @@ def test_undefined_template_variables() -> None:
         "add for_each or remove it",
         "<string>:15:12: steps[2].with.run: undefined variable 'stpes'; did you mean 'steps'?",
         "<string>:19:15: steps[3].for_each: 'item' is not available in for_each; "
-        "it is only defined in with",
-        "<string>:20:9: steps[3].if: 'index' is not available in if; it is only defined in with",
+        "it is only defined in with and cache",
+        "<string>:20:9: steps[3].if: 'index' is not available in if; "
+        "it is only defined in with and cache",
     ]
 
 
