@@ -1,6 +1,13 @@
 """runwright.api: the library functions every interface (CLI, HTTP, MCP) calls."""
 
-from runwright.api.authoring import graph, init, json_schema, validate, validation_report
+from runwright.api.authoring import (
+    graph,
+    init,
+    init_next,
+    json_schema,
+    validate,
+    validation_report,
+)
 from runwright.api.results import RunDetails, RunResult, StepSummary
 from runwright.api.session import Session
 
@@ -11,6 +18,7 @@ __all__ = [
     "StepSummary",
     "graph",
     "init",
+    "init_next",
     "json_schema",
     "validate",
     "validation_report",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,31 @@ def graph(pipeline: Pipeline, *, fmt: str = "mermaid") -> str:
             lines.extend(f'    "{need}" -> "{s.id}";' for need in s.needs)
         return "\n".join(lines) + "\n}\n"
     raise UsageError(f"unknown graph format {fmt!r}; use mermaid or dot")
+
+
+def init_next(pipeline: str | Path) -> tuple[str, str | None]:
+    """The command ``init`` suggests for the scaffolded ``pipeline``, and a note.
+
+    The example reports on the git repository its directory is in; outside one the
+    command needs ``--input repo=…``, and the note says why.
+    """
+    path = Path(pipeline)
+    command = f"runwright run {shlex.quote(str(path))}"
+    if _git_repository(path.parent) is not None:
+        return command, None
+    where = shlex.quote(str(path.parent))
+    return (
+        f"{command} --input repo=/path/to/a/git/repo",
+        f"{where} is not inside a git repository; the example reports on one",
+    )
+
+
+def _git_repository(directory: Path) -> Path | None:
+    """The enclosing git work tree (a ``.git`` directory or file), if any."""
+    for candidate in (directory.resolve(), *directory.resolve().parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def init(directory: str | Path, *, force: bool = False) -> list[Path]:

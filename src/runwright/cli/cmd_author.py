@@ -24,7 +24,10 @@ def init(
     paths = guard(lambda: api.init(directory, force=force))
     for p in paths:
         out.print(f"wrote {escape(p)}")
-    out.print(f"next: runwright run {escape(paths[0])}")
+    command, note = api.init_next(paths[0])
+    out.print(f"next: {escape(command)}")
+    if note is not None:
+        out.print(f"  ({escape(note)})")
 
 
 @app.command()
