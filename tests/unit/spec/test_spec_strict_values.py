@@ -130,3 +130,16 @@ def test_every_template_that_validates_also_renders(make: object) -> None:
         accepted += 1
         CompiledPipeline(spec.pipeline).render_with("a", CONTEXT)
     assert accepted >= 20
+
+
+def test_recursion_while_rendering_is_an_expression_error() -> None:
+    # Valid syntax, unbounded depth only at render time (a macro calling itself).
+    loaded = parse_spec(
+        _spec("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"), path="rec.yaml"
+    )
+    with pytest.raises(ExpressionError) as info:
+        CompiledPipeline(loaded.pipeline).render_with("a", CONTEXT)
+    assert str(info.value) == (
+        "step 'a' with.run: expression nested too deeply; split it into smaller expressions"
+    )
+    assert loaded.location("steps", 0, "with", "run") == "rec.yaml:5:17"
