@@ -108,11 +108,6 @@ def locate_problems(
     return sorted(located, key=lambda lp: (lp.line, lp.column))
 
 
-def format_problems(problems: list[Problem], source_map: SourceMap, filename: str) -> list[str]:
-    """Located, sorted (by position), de-duplicated problem lines."""
-    return [str(lp) for lp in locate_problems(problems, source_map, filename)]
-
-
 def spec_error(located: list[LocatedProblem]) -> SpecError:
     """The SpecError listing ``located`` (as lines, and structured in ``fields["located"]``)."""
     return SpecError(problems=[str(lp) for lp in located], located=located)

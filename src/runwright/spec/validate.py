@@ -170,7 +170,7 @@ def _check_kind(index: int, step: StepSpec, kinds: Mapping[str, KindSchema]) -> 
                     at_key=True,
                     label=("steps", index, "with"),
                 )
-    check_with = getattr(kind, "check_with", None)  # optional: literal values a kind refuses
+    check_with: CheckWith | None = getattr(kind, "check_with", None)  # optional
     if check_with is not None:
         for key, message in check_with(step.with_):
             yield Problem(("steps", index, "with", key), message)

@@ -105,8 +105,10 @@ def resolve(spec: Any, pipeline_dir: Path, *, step_id: str | None = None) -> _Ta
         return target
     who = f"step '{step_id}'" if step_id else f"function '{spec}'"
     if not isinstance(spec, str) or ":" not in spec:
+        problems = PythonStep.check_with({"function": spec}) if isinstance(spec, str) else []
+        hint = f"; {problems[0][1].split('; ', 1)[1]}" if problems else ""
         raise FatalStepError(
-            f"{who}: with.function must look like 'package.module:function', got {spec!r}"
+            f"{who}: with.function must look like 'package.module:function', got {spec!r}{hint}"
         )
     module_name, _, attr_path = spec.partition(":")
     if not module_name or not attr_path:
