@@ -121,3 +121,39 @@ async def test_a_pattern_that_matches_nothing_fails_the_step_loudly(
     assert result.error is not None
     assert "step 'count' cache.key: hash_files('docs/*.md') matched no files" in result.error
     assert calls(tmp_path) == 0
+
+
+async def test_hash_files_in_with_reaches_the_step_and_its_default_key(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
+    write(
+        "digest.py",
+        """
+        from pathlib import Path
+
+        def show(digest):
+            with open(Path(__file__).parent / "calls.log", "a") as f:
+                f.write(digest + "\\n")
+            return digest
+        """,
+    )
+    path = write(
+        "p.yaml",
+        """
+        name: digest
+        steps:
+          - id: count
+            uses: python
+            cache: true
+            with: {function: "digest:show", args: {digest: "{{ hash_files('docs/*.md') }}"}}
+        """,
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("one\n")
+    first = await outcome(settings, path)
+    assert first[0] == "succeeded"
+    assert isinstance(first[1], str) and len(first[1]) == 64
+    assert (await outcome(settings, path))[0] == "cached"
+    (tmp_path / "docs" / "a.md").write_text("two\n")
+    second = await outcome(settings, path)
+    assert second[0] == "succeeded" and second[1] != first[1]

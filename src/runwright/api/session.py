@@ -41,6 +41,14 @@ def _quiet(_: str) -> None:
     pass
 
 
+def _os_user() -> str:
+    """Who is deciding when neither ``--as`` nor ``RUNWRIGHT_USER`` says."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        return "unknown"
+
+
 class Session:
     """An open runwright database plus the component registry.
 
@@ -303,7 +311,7 @@ class Session:
             run.id,
             step_id,
             approve=approve,
-            by=by or getpass.getuser(),
+            by=by or _os_user(),
             note=note,
         )
         if continue_run and was is RunStatus.WAITING and status is RunStatus.RUNNING:
