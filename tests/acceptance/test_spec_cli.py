@@ -219,4 +219,29 @@ def test_a_typo_in_an_output_key_gets_did_you_mean_at_run_time(tmp_path: Path) -
     result = cli(tmp_path, "run", "typo.yaml", "--json")
     assert result.returncode == 1, result.stderr
     error = last_json(result)["error"]
-    assert "steps.x.output has no key 'stdot'; did you mean 'stdout'?" in error
+    assert (
+        "step 'y' with.run (typo.yaml:9:17): "
+        "steps.x.output has no key 'stdot'; did you mean 'stdout'?"
+    ) in error
+
+
+def test_recursion_while_rendering_fails_the_step_with_its_location(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "rec.yaml",
+        """
+        name: rec
+        steps:
+          - id: a
+            uses: shell
+            with:
+              run: "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"
+        """,
+    )
+    assert cli(tmp_path, "validate", "rec.yaml").returncode == 0  # only rendering recurses
+    result = cli(tmp_path, "run", "rec.yaml", "--json")
+    clean_error(result, 1)
+    assert (
+        "step 'a' with.run (rec.yaml:6:12): expression nested too deeply"
+        in (last_json(result)["error"])
+    )

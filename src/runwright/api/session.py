@@ -131,7 +131,7 @@ class Session:
         workspace: str | Path | None = None,
     ) -> tuple[Plan, dict[str, Any]]:
         loaded = self.load(path)
-        plan = build_plan(loaded.pipeline, self.registry)
+        plan = build_plan(loaded.pipeline, self.registry, loaded.compile())
         resolved = resolve_inputs(loaded.pipeline, inputs or {}, strings=strings)
         options: dict[str, Any] = {"no_cache": no_cache}
         if workspace is not None:
@@ -184,7 +184,7 @@ class Session:
                 + f"\nresume with --accept-changes to run the rest with the new spec, or "
                 f"restore {run.spec_path}"
             )
-        plan = build_plan(loaded.pipeline, self.registry)
+        plan = build_plan(loaded.pipeline, self.registry, loaded.compile())
         async with self.store.transaction() as tx:
             report = await reconcile(
                 tx, run, plan, (loaded.spec_hash, loaded.source) if changes else None
@@ -242,7 +242,7 @@ class Session:
         """What a worker needs to execute attempts of ``run`` (plan from its pinned spec)."""
         if plan is None:
             pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
-            plan = build_plan(pinned.pipeline, self.registry)
+            plan = build_plan(pinned.pipeline, self.registry, pinned.compile())
         pipeline_dir = Path(run.spec_path).parent if run.spec_path else self.settings.project_dir
         return RunContext(
             run_id=run.id,
@@ -303,7 +303,7 @@ class Session:
         """Approve or reject a waiting step; then carry on with the run if nobody else is."""
         run = await self.store.get_run(run_id)
         pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
-        plan = build_plan(pinned.pipeline, self.registry)
+        plan = build_plan(pinned.pipeline, self.registry, pinned.compile())
         was = run.status
         status = await decide(
             self.store,

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from runwright.spec.expressions import CompiledPipeline
 from runwright.spec.models import Pipeline, StepSpec
 from runwright.spec.problems import (
     LocatedProblem,
@@ -60,6 +61,10 @@ class LoadedSpec:
     def filename(self) -> str:
         """The name problems are reported under (``<string>`` without a file)."""
         return str(self.path) if self.path is not None else STRING_NAME
+
+    def compile(self) -> CompiledPipeline:
+        """The pipeline's templates compiled, their errors located in this file."""
+        return CompiledPipeline(self.pipeline, locate=lambda path: self.location(*path))
 
     def location(self, *field_path: str | int) -> str:
         """``"file:line:col"`` of e.g. ``("steps", 2, "with", "run")``.

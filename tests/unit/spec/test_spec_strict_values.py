@@ -142,4 +142,11 @@ def test_recursion_while_rendering_is_an_expression_error() -> None:
     assert str(info.value) == (
         "step 'a' with.run: expression nested too deeply; split it into smaller expressions"
     )
-    assert loaded.location("steps", 0, "with", "run") == "rec.yaml:5:17"
+    # Compiled from the loaded file, the error also says where the template is.
+    with pytest.raises(ExpressionError) as info:
+        loaded.compile().render_with("a", CONTEXT)
+    assert str(info.value) == (
+        "step 'a' with.run (rec.yaml:5:17): expression nested too deeply; "
+        "split it into smaller expressions"
+    )
+    assert info.value.fields["location"] == "rec.yaml:5:17"
