@@ -119,7 +119,9 @@ async def test_a_pattern_that_matches_nothing_fails_the_step_loudly(
     result, _, _ = await run(settings, path)
     assert result.status is RunStatus.FAILED
     assert result.error is not None
-    assert "step 'count' cache.key: hash_files('docs/*.md') matched no files" in result.error
+    assert f"step 'count' cache.key ({path}:5:18): hash_files('docs/*.md') matched no files" in (
+        result.error
+    )
     assert calls(tmp_path) == 0
 
 
