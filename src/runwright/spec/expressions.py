@@ -25,7 +25,6 @@ from jinja2.environment import Template, TemplateExpression
 from runwright.errors import ExpressionError, RunwrightError
 from runwright.spec.models import CacheSpec, Pipeline, StepSpec
 from runwright.spec.problems import describe_value, field_label
-from runwright.spec.suggest import suggest
 from runwright.spec.templates import (
     DICT_ATTRS,
     HASH_FILES,
@@ -35,6 +34,7 @@ from runwright.spec.templates import (
     analyse_expression,
     environment,
     has_template,
+    missing_key,
 )
 from runwright.spec.yamlsrc import FieldPath
 
@@ -138,7 +138,7 @@ class _Leaf:
     def error(self, exc: Exception, context: Mapping[str, Any] | None = None) -> ExpressionError:
         """An ExpressionError naming the step and field (and the key meant, for a typo)."""
         text = exc.message if isinstance(exc, TemplateSyntaxError) else str(exc)
-        hint = _missing_key(self.info.refs, context) if isinstance(exc, UndefinedError) else None
+        hint = missing_key(self.info.refs, context) if isinstance(exc, UndefinedError) else None
         if hint is not None:
             text = hint
         if isinstance(exc, RecursionError | MemoryError):  # Jinja and Python compile recursively
@@ -155,36 +155,6 @@ class _Leaf:
             field=self.label,
             location=where,
         )
-
-
-def _missing_key(refs: tuple[Ref, ...], context: Mapping[str, Any] | None) -> str | None:
-    """``"steps.a.output has no key 'stdot'; did you mean 'stdout'?"`` for the first
-    ref of a template that names a key its value does not have; ``None`` if none does."""
-    if context is None:
-        return None
-    for ref in refs:
-        if ref.root not in context:
-            continue
-        value, where = context[ref.root], ref.root
-        for key in ref.keys:
-            if isinstance(value, dict):
-                if key in value:
-                    value = value[key]
-                    where += f".{key}" if isinstance(key, str) else f"[{key}]"
-                    continue
-                if isinstance(key, str) and key in DICT_ATTRS:
-                    break  # `.items` and friends are methods, not keys
-                keys = [k for k in value if isinstance(k, str)]
-                shown = ", ".join(repr(k) for k in sorted(keys)[:8]) + (
-                    ", …" if len(keys) > 8 else ""
-                )
-                fallback = f"its keys are {shown}" if keys else "it has no keys"
-                return f"{where} has no key {key!r}; {suggest(str(key), keys, fallback=fallback)}"
-            if isinstance(value, list | tuple) and isinstance(key, int) and abs(key) < len(value):
-                value, where = value[key], f"{where}[{key}]"
-                continue
-            break
-    return None
 
 
 def _text(value: Any) -> str:

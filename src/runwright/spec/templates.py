@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from runwright.spec.suggest import suggest
 
 #: The only names a template may use (besides Jinja's own globals such as ``range``).
 #: The template function that digests files (``runwright.cachekey.FileHasher``).
@@ -255,3 +258,33 @@ def analyse_expression(source: str) -> TemplateInfo:
 
 def _has_markup(text: str) -> bool:
     return "{{" in text or "}}" in text or "{%" in text or "{#" in text
+
+
+def missing_key(refs: tuple[Ref, ...], context: Mapping[str, Any] | None) -> str | None:
+    """``"steps.a.output has no key 'stdot'; did you mean 'stdout'?"`` for the first
+    ref of a template that names a key its value does not have; ``None`` if none does."""
+    if context is None:
+        return None
+    for ref in refs:
+        if ref.root not in context:
+            continue
+        value, where = context[ref.root], ref.root
+        for key in ref.keys:
+            if isinstance(value, dict):
+                if key in value:
+                    value = value[key]
+                    where += f".{key}" if isinstance(key, str) else f"[{key}]"
+                    continue
+                if isinstance(key, str) and key in DICT_ATTRS:
+                    break  # `.items` and friends are methods, not keys
+                keys = [k for k in value if isinstance(k, str)]
+                shown = ", ".join(repr(k) for k in sorted(keys)[:8]) + (
+                    ", …" if len(keys) > 8 else ""
+                )
+                fallback = f"its keys are {shown}" if keys else "it has no keys"
+                return f"{where} has no key {key!r}; {suggest(str(key), keys, fallback=fallback)}"
+            if isinstance(value, list | tuple) and isinstance(key, int) and abs(key) < len(value):
+                value, where = value[key], f"{where}[{key}]"
+                continue
+            break
+    return None
