@@ -157,6 +157,17 @@ def test_malformed_spec_is_fatal(tmp_path: Path, spec: Any) -> None:
         run(make_context(tmp_path), {"function": spec})
 
 
+def test_a_dot_for_the_colon_gets_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(FatalStepError, match=r"got 'mysteps\.hello'; use 'mysteps:hello'$"):
+        run(make_context(tmp_path), {"function": "mysteps.hello"})
+    # The same check, before anything runs (what `runwright validate` reports).
+    assert PythonStep.check_with({"function": "pkg.mod.f"}) == [
+        ("function", "'pkg.mod.f' is not 'module:function'; use 'pkg.mod:f'")
+    ]
+    assert PythonStep.check_with({"function": "pkg.mod:f"}) == []
+    assert PythonStep.check_with({"function": "{{ inputs.f }}"}) == []  # known at run time
+
+
 def test_not_callable_is_fatal(tmp_path: Path) -> None:
     ctx = make_context(tmp_path)
     mod = write_module(ctx)

@@ -1,6 +1,13 @@
 """runwright.api: the library functions every interface (CLI, HTTP, MCP) calls."""
 
-from runwright.api.authoring import graph, init, json_schema, validate
+from runwright.api.authoring import (
+    graph,
+    init,
+    init_next,
+    json_schema,
+    validate,
+    validation_report,
+)
 from runwright.api.logs import read_logs
 from runwright.api.outputs import step_output
 from runwright.api.results import RunDetails, RunResult, StepSummary
@@ -13,8 +20,10 @@ __all__ = [
     "StepSummary",
     "graph",
     "init",
+    "init_next",
     "json_schema",
     "read_logs",
     "step_output",
     "validate",
+    "validation_report",
 ]

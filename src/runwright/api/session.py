@@ -44,6 +44,14 @@ def _quiet(_: str) -> None:
     pass
 
 
+def _os_user() -> str:
+    """Who is deciding when neither ``--as`` nor ``RUNWRIGHT_USER`` says."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        return "unknown"
+
+
 class Session:
     """An open runwright database plus the component registry.
 
@@ -133,7 +141,7 @@ class Session:
         workspace: str | Path | None = None,
     ) -> tuple[Plan, dict[str, Any]]:
         loaded = self.load(path)
-        plan = build_plan(loaded.pipeline, self.registry)
+        plan = build_plan(loaded.pipeline, self.registry, loaded.compile())
         resolved = resolve_inputs(loaded.pipeline, inputs or {}, strings=strings)
         options: dict[str, Any] = {"no_cache": no_cache}
         if workspace is not None:
@@ -186,7 +194,7 @@ class Session:
                 + f"\nresume with --accept-changes to run the rest with the new spec, or "
                 f"restore {run.spec_path}"
             )
-        plan = build_plan(loaded.pipeline, self.registry)
+        plan = build_plan(loaded.pipeline, self.registry, loaded.compile())
         async with self.store.transaction() as tx:
             report = await reconcile(
                 tx, run, plan, (loaded.spec_hash, loaded.source) if changes else None
@@ -244,7 +252,7 @@ class Session:
         """What a worker needs to execute attempts of ``run`` (plan from its pinned spec)."""
         if plan is None:
             pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
-            plan = build_plan(pinned.pipeline, self.registry)
+            plan = build_plan(pinned.pipeline, self.registry, pinned.compile())
         pipeline_dir = Path(run.spec_path).parent if run.spec_path else self.settings.project_dir
         return RunContext(
             run_id=run.id,
@@ -306,7 +314,7 @@ class Session:
         """Approve or reject a waiting step; then carry on with the run if nobody else is."""
         run = await self.store.get_run(run_id)
         pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
-        plan = build_plan(pinned.pipeline, self.registry)
+        plan = build_plan(pinned.pipeline, self.registry, pinned.compile())
         was = run.status
         status = await decide(
             self.store,
@@ -314,7 +322,7 @@ class Session:
             run.id,
             step_id,
             approve=approve,
-            by=by or getpass.getuser(),
+            by=by or _os_user(),
             note=note,
         )
         if continue_run and was is RunStatus.WAITING and status is RunStatus.RUNNING:

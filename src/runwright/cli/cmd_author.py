@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from runwright import api
+from runwright.cli import exits
 from runwright.cli.app import app, guard
 from runwright.cli.output import emit_json, markup, out
 
@@ -23,27 +24,24 @@ def init(
     paths = guard(lambda: api.init(directory, force=force))
     for p in paths:
         out.print(f"wrote {p}")
-    out.print(f"next: runwright run {paths[0]}")
+    command, note = api.init_next(paths[0])
+    out.print(f"next: {command}")
+    if note is not None:
+        out.print(f"  ({note})")
 
 
 @app.command()
 def validate(file: Path, json_: JsonOpt = False) -> None:
     """Check a pipeline file; every problem is reported with file:line:column."""
+    if json_:
+        report = guard(lambda: api.validation_report(file))
+        emit_json(report)
+        if not report["valid"]:
+            raise typer.Exit(exits.USAGE)
+        return
     loaded = guard(lambda: api.validate(file))
     p = loaded.pipeline
-    if json_:
-        emit_json(
-            {
-                "valid": True,
-                "pipeline": p.name,
-                "steps": len(p.steps),
-                "spec_hash": loaded.spec_hash,
-            }
-        )
-    else:
-        out.print(
-            markup("{}: pipeline [bold]{}[/] is valid ({} steps)", file, p.name, len(p.steps))
-        )
+    out.print(markup("{}: pipeline [bold]{}[/] is valid ({} steps)", file, p.name, len(p.steps)))
 
 
 @app.command()

@@ -46,7 +46,8 @@ def _inputs(pairs: list[str], file: Path | None) -> dict[str, Any]:
             raise InputError(f"cannot read inputs from {file}: {exc}") from exc
         if not isinstance(loaded, dict):
             raise InputError(f"{file} must hold a JSON object of input names to values")
-        values.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()})
+        # Typed JSON values stay typed: a list given for a string input is refused, not text.
+        values.update(loaded)
     values.update(parse_input_args(pairs))
     return values
 
@@ -275,7 +276,12 @@ def approve(
     run_id: str,
     step: str,
     comment: Annotated[str | None, typer.Option(help="Recorded with the approval.")] = None,
-    by: Annotated[str | None, typer.Option(help="Who approves (default: $USER).")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--as", "--by", envvar="RUNWRIGHT_USER", help="Who approves (default: the OS user)."
+        ),
+    ] = None,
     no_continue: Annotated[
         bool,
         typer.Option(
@@ -303,7 +309,12 @@ def reject(
     run_id: str,
     step: str,
     reason: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
-    by: Annotated[str | None, typer.Option(help="Who rejects (default: $USER).")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--as", "--by", envvar="RUNWRIGHT_USER", help="Who rejects (default: the OS user)."
+        ),
+    ] = None,
     concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
     json_: JsonOpt = False,
 ) -> None:

@@ -6,13 +6,22 @@ import json
 
 from runwright.engine.commit import Committer, attempt_event
 from runwright.errors import NotFoundError, StateError
-from runwright.events import EventType, Level
+from runwright.events import Event, EventType, Level
 from runwright.spec.suggest import did_you_mean
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store
 from runwright.store.records import NO_ITEM
 
 A = AttemptState
+
+
+def _approvers(requests: list[Event], attempt: int) -> list[str]:
+    """The ``approvers`` of the request made by attempt number ``attempt`` (``[]``: anyone)."""
+    for event in reversed(requests):
+        if event.attempt == attempt:
+            names = event.data.get("approvers") or []
+            return [n for n in names if isinstance(n, str)]
+    return []
 
 
 async def decide(
@@ -25,18 +34,37 @@ async def decide(
     by: str,
     note: str | None,
 ) -> RunStatus:
-    """Finish a waiting approval; return the run's status afterwards."""
+    """Finish a waiting approval; return the run's status afterwards.
+
+    When the step named ``approvers``, only they may decide (``by`` is the decider's
+    identity); anyone else gets a :class:`StateError` naming who may.
+    """
     if step_id not in committer.plan.steps:
         raise NotFoundError(
             f"run {run_id} has no step {step_id!r}"
             f"{did_you_mean(step_id, list(committer.plan.steps))}"
         )
+    # Who may decide was rendered when the step parked (approvers may be templates):
+    # read it from the request of the attempt that waits, not from the spec.
+    requests = await store.events(
+        run_id, types=[str(EventType.APPROVAL_REQUESTED)], step_id=step_id, limit=10_000
+    )
     async with store.transaction() as tx:
         a = await tx.current_attempt(run_id, step_id, NO_ITEM)
         if a is None or a.state is not A.WAITING:
             state = "not started" if a is None else str(a.state)
             raise StateError(
                 f"step {step_id!r} of run {run_id} is not waiting for approval (it is {state})"
+            )
+        approvers = _approvers(requests, a.number)
+        if approvers and by not in approvers:
+            verb = "approve" if approve else "reject"
+            names = ", ".join(repr(n) for n in approvers)
+            raise StateError(
+                f"{by!r} may not {verb} step {step_id!r} of run {run_id}: its approvers are "
+                f"{names}; decide as one of them with --as NAME (or RUNWRIGHT_USER)",
+                by=by,
+                approvers=approvers,
             )
         if approve:
             data = {"approved": True, "by": by, "comment": note}

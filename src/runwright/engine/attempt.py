@@ -121,6 +121,7 @@ async def _prepare(rc: RunContext, a: AttemptRecord, store: Store, *, render: bo
             version=step.kind.version,
             params=start.params,
             code_version=_code_version(step.kind, start.params, rc),
+            user_key=rc.plan.compiled.render_cache_key(a.step_id, context),
         )
         if not rc.no_cache:
             async with store.transaction() as tx:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runwright.cachekey import FileHasher
 from runwright.engine.commit import Committer
 from runwright.engine.plan import Plan
 from runwright.states import AttemptState
@@ -67,6 +68,8 @@ class RunContext:
         ctx: dict[str, Any] = {"inputs": self.inputs, "steps": steps}
         if self.plan.compiled.uses_env(a.step_id):
             ctx["env"] = self.env
+        if self.plan.compiled.uses_hash_files(a.step_id):
+            ctx["hash_files"] = FileHasher(self.pipeline_dir)
         if a.item != NO_ITEM:
             async with store.transaction() as tx:
                 payload = await tx.item_payload(self.run_id, a.step_id, a.item)

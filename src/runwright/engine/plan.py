@@ -82,7 +82,7 @@ def build_plan(
     steps: dict[str, PlannedStep] = {}
     for s in pipeline.steps:
         kind = registry.get(s.uses)
-        cache = s.cache if s.cache is not None else kind.pure
+        cache = kind.pure if s.cache is None else s.cache is not False  # {key: ...} is on
         has_if = s.if_ is not None and s.if_ is not True
         for_each = s.for_each is not None
         steps[s.id] = PlannedStep(

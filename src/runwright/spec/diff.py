@@ -8,8 +8,8 @@ from runwright.spec.models import Pipeline
 from runwright.spec.problems import field_label
 
 # Step fields whose sub-keys are worth naming ("with.run", not just "with").
-_NESTED = frozenset({"with", "retry"})
-_TOP_FIELDS = ("name", "description", "version", "budget", "trust")
+_NESTED = frozenset({"with", "retry", "cache"})
+_TOP_FIELDS = ("name", "description", "version")
 
 
 def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -13,10 +13,16 @@ def parse_duration(value: Any) -> Any:
     """Return seconds as a float; values that are not durations pass through for pydantic.
 
     Raises ``ValueError`` (turned into a located validation error by pydantic)
-    for a string that looks like a duration but is malformed.
+    for a string that looks like a duration but is malformed, and for a boolean:
+    YAML reads ``timeout: true`` as a bool, which Python would take as 1 second.
     """
-    if value is None or isinstance(value, bool):
+    if value is None:
         return value
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected a duration like 30s, got a boolean ({str(value).lower()}); "
+            "write a number of seconds or units like '30s', '5m', '1h30m'"
+        )
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")

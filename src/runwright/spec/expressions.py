@@ -15,26 +15,31 @@ its first step, and a worker that runs a few of its steps would pay for all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, Undefined
+from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
 from jinja2.environment import Template, TemplateExpression
 
-from runwright.errors import ExpressionError
-from runwright.spec.models import Pipeline, StepSpec
+from runwright.errors import ExpressionError, RunwrightError
+from runwright.spec.models import CacheSpec, Pipeline, StepSpec
 from runwright.spec.problems import describe_value, field_label
 from runwright.spec.templates import (
     DICT_ATTRS,
+    HASH_FILES,
     Ref,
     TemplateInfo,
     analyse,
     analyse_expression,
     environment,
     has_template,
+    missing_key,
 )
 from runwright.spec.yamlsrc import FieldPath
 
+#: ``file:line:col`` of a field path in the spec's file (``LoadedSpec.location``).
+Locate = Callable[[FieldPath], str]
 # `if:` results that mean "no" when a template rendered to text.
 _FALSY_TEXT = frozenset({"", "false", "no", "off", "0", "none", "null"})
 
@@ -61,13 +66,37 @@ def _lookup(context: Mapping[str, Any], ref: Ref) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """The step a template belongs to, and how to say where in the file it is."""
+
+    step_id: str
+    index: int
+    locate: Locate | None
+
+    def where(self, path: FieldPath) -> str | None:
+        return self.locate(("steps", self.index, *path)) if self.locate else None
+
+
 class _Leaf:
     """One template string (or bare expression) of a step, ready to evaluate."""
 
-    __slots__ = ("_expression", "_native_ref", "_parts", "_template", "info", "label", "step_id")
+    __slots__ = (
+        "_expression",
+        "_native_ref",
+        "_parts",
+        "_template",
+        "info",
+        "label",
+        "path",
+        "site",
+        "step_id",
+    )
 
-    def __init__(self, step_id: str, label: str, info: TemplateInfo) -> None:
-        self.step_id = step_id
+    def __init__(self, site: _Site, path: FieldPath, label: str, info: TemplateInfo) -> None:
+        self.step_id = site.step_id
+        self.site = site
+        self.path = path
         self.label = label
         self.info = info
         refs = [p for p in info.parts or () if isinstance(p, Ref)]
@@ -104,15 +133,27 @@ class _Leaf:
             assert self._template is not None
             return self._template.render(context)
         except Exception as exc:
-            raise self.error(exc) from exc
+            raise self.error(exc, context) from exc
 
-    def error(self, exc: Exception) -> ExpressionError:
-        """An ExpressionError naming the step and field."""
+    def error(self, exc: Exception, context: Mapping[str, Any] | None = None) -> ExpressionError:
+        """An ExpressionError naming the step and field (and the key meant, for a typo)."""
         text = exc.message if isinstance(exc, TemplateSyntaxError) else str(exc)
-        if not text or not type(exc).__module__.startswith("jinja2"):
+        hint = missing_key(self.info.refs, context) if isinstance(exc, UndefinedError) else None
+        if hint is not None:
+            text = hint
+        if isinstance(exc, RecursionError | MemoryError):  # Jinja and Python compile recursively
+            text = "expression nested too deeply; split it into smaller expressions"
+        elif isinstance(exc, RunwrightError):
+            text = exc.message  # already worded for users (e.g. hash_files)
+        elif hint is None and (not text or not type(exc).__module__.startswith("jinja2")):
             text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        where = self.site.where(self.path)  # looked up only now: errors are rare
+        at = f" ({where})" if where else ""
         return ExpressionError(
-            f"step {self.step_id!r} {self.label}: {text}", step_id=self.step_id, field=self.label
+            f"step {self.step_id!r} {self.label}{at}: {text}",
+            step_id=self.step_id,
+            field=self.label,
+            location=where,
         )
 
 
@@ -154,58 +195,74 @@ class _List:
         return [node.render(context) if dynamic else node for dynamic, node in self.items]
 
 
-def _compile_value(step_id: str, path: FieldPath, value: Any) -> tuple[bool, Any]:
+def _compile_value(site: _Site, path: FieldPath, value: Any) -> tuple[bool, Any]:
     """``(has_templates, value_or_renderer)`` for a literal value from the spec."""
     if isinstance(value, str):
         if not has_template(value):
             return False, value
-        return True, _leaf(step_id, path, value, bare=False)
+        return True, _leaf(site, path, value, bare=False)
     if isinstance(value, dict):
-        compiled = {k: _compile_value(step_id, (*path, k), v) for k, v in value.items()}
+        compiled = {k: _compile_value(site, (*path, k), v) for k, v in value.items()}
         if not any(dynamic for dynamic, _ in compiled.values()):
             return False, value
         base = {k: (None if dynamic else v) for k, (dynamic, v) in compiled.items()}
         return True, _Dict(base, [(k, v) for k, (dynamic, v) in compiled.items() if dynamic])
     if isinstance(value, list | tuple):
-        items = [_compile_value(step_id, (*path, i), v) for i, v in enumerate(value)]
+        items = [_compile_value(site, (*path, i), v) for i, v in enumerate(value)]
         if not any(dynamic for dynamic, _ in items):
             return False, list(value)
         return True, _List(items)
     return False, value
 
 
-def _leaf(step_id: str, path: FieldPath, source: str, *, bare: bool) -> _Leaf:
+def _leaf(site: _Site, path: FieldPath, source: str, *, bare: bool) -> _Leaf:
     label = field_label(path)
     try:
         info = analyse_expression(source) if bare else analyse(source)
-        return _Leaf(step_id, label, info)
+        return _Leaf(site, path, label, info)
     except TemplateSyntaxError as exc:
+        where = site.where(path)
+        at = f" ({where})" if where else ""
         raise ExpressionError(
-            f"step {step_id!r} {label}: template syntax error: {exc.message}",
-            step_id=step_id,
+            f"step {site.step_id!r} {label}{at}: template syntax error: {exc.message}",
+            step_id=site.step_id,
             field=label,
+            location=where,
         ) from exc
 
 
 class _Step:
-    __slots__ = ("for_each", "if_", "refs", "uses_env", "with_", "with_dynamic")
+    __slots__ = (
+        "cache_key",
+        "for_each",
+        "if_",
+        "refs",
+        "uses_env",
+        "uses_files",
+        "with_",
+        "with_dynamic",
+    )
 
-    def __init__(self, step: StepSpec, by_id: Mapping[str, StepSpec]) -> None:
+    def __init__(self, step: StepSpec, by_id: Mapping[str, StepSpec], site: _Site) -> None:
         sid = step.id
-        self.with_dynamic, self.with_ = _compile_value(sid, ("with",), dict(step.with_))
+        self.with_dynamic, self.with_ = _compile_value(site, ("with",), dict(step.with_))
         self.if_: Any = step.if_
         if isinstance(step.if_, str):
-            self.if_ = _leaf(sid, ("if",), step.if_, bare=not has_template(step.if_))
+            self.if_ = _leaf(site, ("if",), step.if_, bare=not has_template(step.if_))
         self.for_each: Any = step.for_each
         if isinstance(step.for_each, str):
             bare = not has_template(step.for_each)
-            self.for_each = _leaf(sid, ("for_each",), step.for_each, bare=bare)
+            self.for_each = _leaf(site, ("for_each",), step.for_each, bare=bare)
         elif isinstance(step.for_each, list):
-            self.for_each = _compile_value(sid, ("for_each",), step.for_each)[1]
+            self.for_each = _compile_value(site, ("for_each",), step.for_each)[1]
+        self.cache_key: Any = None
+        if isinstance(step.cache, CacheSpec):
+            self.cache_key = _compile_value(site, ("cache", "key"), step.cache.key)[1]
         refs: set[Ref] = set()
-        for node in (self.with_, self.if_, self.for_each):
+        for node in (self.with_, self.if_, self.for_each, self.cache_key):
             refs.update(_refs(node))
         self.uses_env = any(r.root == "env" for r in refs)
+        self.uses_files = any(r.root == HASH_FILES for r in refs)
         ids: set[str] = set()
         for ref in refs:
             if ref.root != "steps":
@@ -248,12 +305,18 @@ class CompiledPipeline:
     The environment uses StrictUndefined: a missing value is an error.
 
     The context of every call is ``{"inputs": {...}, "steps": {"a": {"output": ...,
-    "status": "succeeded"}}, "env": {...}}`` plus ``item``/``index`` inside ``for_each``.
+    "status": "succeeded"}}, "env": {...}}`` plus ``item``/``index`` inside ``for_each``
+    and ``hash_files`` (a :class:`runwright.cachekey.FileHasher`) when a template calls it.
+
+    With ``locate`` (e.g. ``lambda path: loaded.location(*path)``), errors also say
+    where in the file the failing template is.
     """
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, *, locate: Locate | None = None) -> None:
         by_id = {s.id: s for s in pipeline.steps}
-        self._steps = {s.id: _Step(s, by_id) for s in pipeline.steps}
+        self._steps = {
+            s.id: _Step(s, by_id, _Site(s.id, i, locate)) for i, s in enumerate(pipeline.steps)
+        }
 
     def _step(self, step_id: str) -> _Step:
         try:
@@ -268,6 +331,17 @@ class CompiledPipeline:
     def uses_env(self, step_id: str) -> bool:
         """Whether the step's templates read ``env``."""
         return self._step(step_id).uses_env
+
+    def uses_hash_files(self, step_id: str) -> bool:
+        """Whether the step's templates call ``hash_files`` (the context must provide it)."""
+        return self._step(step_id).uses_files
+
+    def render_cache_key(self, step_id: str, context: Mapping[str, Any]) -> Any:
+        """The step's rendered ``cache.key``; ``None`` when it has none."""
+        node = self._step(step_id).cache_key
+        if isinstance(node, _Leaf | _Dict | _List):
+            return node.render(context)
+        return node
 
     def render_with(self, step_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
         """The step's ``with:`` with every template rendered.

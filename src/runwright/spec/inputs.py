@@ -42,9 +42,17 @@ def check_type(value: Any, type_: InputType) -> bool:
 
 def _coerce(text: str, type_: InputType) -> Any:
     """Turn a ``--input name=text`` string into a value of ``type_``; raise ValueError."""
-    if type_ == "string":
-        return text
     stripped = text.strip()
+    if type_ == "string":
+        if stripped[:1] in ("[", "{") and isinstance(_json_or_none(stripped), list | dict):
+            # Almost always meant as a list or mapping (the input's type is wrong), and
+            # a step would otherwise get the text '["a"]' where it expects a value.
+            kind = "array" if stripped[0] == "[" else "object"
+            raise ValueError(
+                f"got a JSON {kind}; pass text, or declare the input as type {kind} "
+                "(to pass this exact text, give it as a JSON string in --inputs FILE)"
+            )
+        return text
     if type_ == "boolean":
         folded = stripped.lower()
         if folded in _TRUE:
@@ -77,6 +85,13 @@ def _coerce(text: str, type_: InputType) -> Any:
     if not isinstance(value, _JSON_KIND[type_]):
         raise ValueError(f"use JSON such as {example}")
     return value
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def resolve_inputs(

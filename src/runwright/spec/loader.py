@@ -15,9 +15,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from runwright.errors import SpecError
+from runwright.spec.expressions import CompiledPipeline
 from runwright.spec.models import Pipeline, StepSpec
-from runwright.spec.problems import Problem, describe_value, format_problems, from_validation_error
+from runwright.spec.problems import (
+    LocatedProblem,
+    Problem,
+    describe_value,
+    from_validation_error,
+    locate_problems,
+    spec_error,
+)
 from runwright.spec.validate import KindSchema, check_pipeline, check_steps
 from runwright.spec.yamlsrc import SourceMap, YamlSyntaxError, compose
 
@@ -55,6 +62,10 @@ class LoadedSpec:
         """The name problems are reported under (``<string>`` without a file)."""
         return str(self.path) if self.path is not None else STRING_NAME
 
+    def compile(self) -> CompiledPipeline:
+        """The pipeline's templates compiled, their errors located in this file."""
+        return CompiledPipeline(self.pipeline, locate=lambda path: self.location(*path))
+
     def location(self, *field_path: str | int) -> str:
         """``"file:line:col"`` of e.g. ``("steps", 2, "with", "run")``.
 
@@ -71,18 +82,13 @@ def load_spec(path: str | Path, *, kinds: Mapping[str, KindSchema] | None = None
         raw = file.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SpecError(
-            problems=[f"{file}:1:1: pipeline: cannot read the file ({reason}); check the path"]
-        ) from None
+        message = f"cannot read the file ({reason}); check the path"
+        raise spec_error([LocatedProblem(str(file), 1, 1, "pipeline", message)]) from None
     try:
         text = raw.decode("utf-8-sig")  # tolerate a BOM, as editors on Windows write one
     except UnicodeDecodeError as exc:
-        raise SpecError(
-            problems=[
-                f"{file}:1:1: pipeline: the file is not UTF-8 text (byte {exc.start}); "
-                "save it as UTF-8"
-            ]
-        ) from None
+        message = f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        raise spec_error([LocatedProblem(str(file), 1, 1, "pipeline", message)]) from None
     return parse_spec(text, path=file, kinds=kinds)
 
 
@@ -103,12 +109,12 @@ def parse_spec(
         document = compose(text)
     except YamlSyntaxError as exc:
         problem = Problem((), exc.message, mark=exc.mark)
-        raise SpecError(problems=format_problems([problem], SourceMap(), filename)) from None
+        raise spec_error(locate_problems([problem], SourceMap(), filename)) from None
     data, source_map = document.data, document.source_map
     problems = [Problem(p, message, mark=mark) for p, mark, message in document.problems]
     pipeline = _validate(data, problems, kinds)
     if problems or pipeline is None:
-        raise SpecError(problems=format_problems(problems, source_map, filename))
+        raise spec_error(locate_problems(problems, source_map, filename))
     return LoadedSpec(pipeline, text, file, spec_hash(pipeline), source_map)
 
 

@@ -99,6 +99,15 @@ class Defaults(_Model):
     _timeout = field_validator("timeout", mode="before")(lambda v: _to_seconds(v))
 
 
+class CacheSpec(_Model):
+    """``cache: {key: ...}``: cache the step, keyed also on ``key``."""
+
+    key: Any = Field(
+        description="Added to the default key (kind, with, code): a value or a template, "
+        "e.g. \"{{ hash_files('docs/*.md') }}\" to key on file contents."
+    )
+
+
 class StepSpec(_Model):
     """One step of the DAG."""
 
@@ -112,10 +121,13 @@ class StepSpec(_Model):
     for_each: str | list[Any] | None = None
     retry: RetryPolicy | None = None
     timeout: float | None = Field(None, ge=0, description="Seconds or a duration like '5m'.")
-    cache: bool | None = Field(None, description="Defaults to the step kind's purity.")
+    cache: bool | CacheSpec | None = Field(
+        None,
+        description="true/false, or {key: ...} to cache keyed also on a value or template "
+        "(e.g. hash_files); defaults to the step kind's purity.",
+    )
     on_failure: Literal["stop", "continue"] | None = None
     labels: tuple[Label, ...] = Field((), max_length=8)
-    trust: str | None = None
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
     _timeout = field_validator("timeout", mode="before")(lambda v: _to_seconds(v))
@@ -134,8 +146,6 @@ class Pipeline(_Model):
     version: str | int | None = None
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
-    budget: dict[str, float] | None = None
-    trust: str | None = None
     steps: tuple[StepSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from runwright.errors import SpecError
 from runwright.spec.suggest import one_of, suggest
 from runwright.spec.yamlsrc import FieldPath, Mark, SourceMap
 
@@ -65,17 +66,67 @@ def field_label(path: FieldPath) -> str:
     return out or "pipeline"
 
 
-def format_problems(problems: list[Problem], source_map: SourceMap, filename: str) -> list[str]:
-    """Located, sorted (by position), de-duplicated problem lines."""
-    located: dict[str, tuple[int, int]] = {}
+@dataclass(frozen=True, slots=True)
+class LocatedProblem:
+    """A problem with its place in a file: what ``validate --json`` prints."""
+
+    file: str
+    line: int
+    column: int
+    #: The field, e.g. ``steps[1].needs`` (``pipeline`` for the whole file).
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{file, line, column, path, message}``."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+_LINE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?P<column>\d+): (?P<path>\S+): (?P<message>.*)$")
+
+
+def locate_problems(
+    problems: list[Problem], source_map: SourceMap, filename: str
+) -> list[LocatedProblem]:
+    """Problems given their file positions: sorted by position, de-duplicated."""
+    located: dict[LocatedProblem, None] = {}
     for p in problems:
         mark = p.mark or (source_map.key(p.path) if p.at_key else source_map.value(p.path))
         label = field_label(p.path if p.label is None else p.label)
         # One problem, one line, even when a message quotes multi-line text.
         message = " ".join(p.message.splitlines())
-        line = f"{filename}:{mark.line}:{mark.column}: {label}: {message}"
-        located.setdefault(line, (mark.line, mark.column))
-    return sorted(located, key=lambda line: located[line])
+        located.setdefault(LocatedProblem(filename, mark.line, mark.column, label, message))
+    return sorted(located, key=lambda lp: (lp.line, lp.column))
+
+
+def spec_error(located: list[LocatedProblem]) -> SpecError:
+    """The SpecError listing ``located`` (as lines, and structured in ``fields["located"]``)."""
+    return SpecError(problems=[str(lp) for lp in located], located=located)
+
+
+def problems_of(exc: SpecError) -> list[LocatedProblem]:
+    """The located problems of a SpecError, also of one raised with problem lines only."""
+    located = exc.fields.get("located")
+    if isinstance(located, list):
+        return located
+    out: list[LocatedProblem] = []
+    for line in exc.problems or [exc.message]:
+        m = _LINE.match(line)
+        if m is None:
+            out.append(LocatedProblem("", 0, 0, "pipeline", line))
+        else:
+            row = (int(m["line"]), int(m["column"]))
+            out.append(LocatedProblem(m["file"], *row, m["path"], m["message"]))
+    return out
 
 
 def describe_value(value: Any) -> str:
@@ -93,11 +144,13 @@ def describe_value(value: Any) -> str:
 
 
 def _unwrap(tp: Any) -> Any:
-    """``RetryPolicy | None`` → ``RetryPolicy`` (the first model or container in a union)."""
+    """``RetryPolicy | None`` → ``RetryPolicy`` (a model in a union, else its first type)."""
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        for arg in typing.get_args(tp):
-            if arg is not type(None):
-                return _unwrap(arg)
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        # `bool | CacheSpec`: the model is the branch whose keys can be listed.
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models or args:
+            return _unwrap((models or args)[0])
     return tp
 
 
@@ -164,6 +217,23 @@ def _message(errors: list[ErrorDetails], at: FieldPath) -> str:
     return f"{text}, got {got}; change the value"
 
 
+#: Keys of the design (DESIGN.md) that this version does not implement: refused with
+#: a word of why, so nobody believes a spending cap or a trust level protects them.
+NOT_SUPPORTED_YET = {
+    "trust": "trust levels are not enforced in this version",
+    "budget": "budgets are not enforced in this version (no step kind spends money yet)",
+}
+
+
+def _not_yet(loc: tuple[str | int, ...]) -> str | None:
+    name = loc[-1] if loc else None
+    top = len(loc) == 1
+    in_step = len(loc) == 3 and loc[0] == "steps" and name == "trust"
+    if not isinstance(name, str) or name not in NOT_SUPPORTED_YET or not (top or in_step):
+        return None
+    return f"{name!r} is not supported yet: {NOT_SUPPORTED_YET[name]}; remove it"
+
+
 def from_validation_error(
     exc: ValidationError,
     data: Any,
@@ -174,14 +244,25 @@ def from_validation_error(
     """Translate pydantic's errors for ``model.model_validate(data)`` into problems."""
     problems: list[Problem] = []
     groups: dict[FieldPath, list[ErrorDetails]] = {}
+    # Where a mapping was checked key by key (`cache: {key: ..}` in `bool | CacheSpec`):
+    # there, "expected a boolean, got a mapping" from another union branch is noise.
+    keyed: set[FieldPath] = set()
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         kind = err["type"]
+        if kind in ("missing", "extra_forbidden"):
+            # Drop union branch names (`cache.CacheSpec.ttl`): the data has no such key.
+            loc = (*_existing(data, loc[:-1]), loc[-1])
+            keyed.add(loc[:-1])
         if kind == "missing":
             parent = _existing(data, loc[:-1])
             name = loc[-1]
             problems.append(
                 Problem(prefix + parent, f"missing required key {name!r}; add {name}: ...")
+            )
+        elif kind == "extra_forbidden" and _not_yet(loc) is not None:
+            problems.append(
+                Problem(prefix + loc, str(_not_yet(loc)), at_key=True, label=prefix + loc[:-1])
             )
         elif kind == "extra_forbidden":
             parent_model = _model_at(model, loc[:-1])
@@ -206,5 +287,7 @@ def from_validation_error(
         else:
             groups.setdefault(_existing(data, loc), []).append(err)
     for at, errors in groups.items():
+        if at in keyed and all(isinstance(e.get("input"), dict) for e in errors):
+            continue
         problems.append(Problem(prefix + at, _message(errors, at)))
     return problems

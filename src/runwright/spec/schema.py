@@ -12,7 +12,6 @@ import functools
 from typing import Any
 
 from runwright.spec.models import Pipeline
-from runwright.spec.validate import TRUST_LEVELS
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: What :func:`runwright.spec.durations.parse_duration` accepts as text.
@@ -45,7 +44,6 @@ def _build() -> dict[str, Any]:
         {"$ref": "#/$defs/RetryPolicy"},
         {"type": "integer", "minimum": 1, "maximum": 100, "description": "Total attempts."},
     ]
-    trust: list[dict[str, Any]] = [{"enum": list(TRUST_LEVELS)}]
     models = [schema, *schema.get("$defs", {}).values()]
     for model in models:
         props: dict[str, Any] = model.get("properties", {})
@@ -54,8 +52,6 @@ def _build() -> dict[str, Any]:
                 props[name] = _replace(prop, duration)
             elif name == "retry":
                 props[name] = _replace(prop, retry)
-            elif name == "trust":
-                props[name] = _replace(prop, trust)
             elif name in _ONE_OR_MANY_FIELDS and prop.get("type") == "array":
                 props[name] = _replace(
                     prop, [{"type": "string"}, {k: prop[k] for k in ("type", "items")}]

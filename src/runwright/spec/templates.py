@@ -10,15 +10,23 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from runwright.spec.suggest import suggest
+
 #: The only names a template may use (besides Jinja's own globals such as ``range``).
-ROOT_NAMES = frozenset({"inputs", "steps", "item", "index", "env"})
+#: The template function that digests files (``runwright.cachekey.FileHasher``).
+HASH_FILES = "hash_files"
+ROOT_NAMES = frozenset({"inputs", "steps", "item", "index", "env", HASH_FILES})
+#: Deeper syntax trees are spec problems: Jinja compiles templates recursively, and
+#: Python's compiler refuses ~200 nested brackets in the code Jinja generates.
+MAX_TEMPLATE_DEPTH = 60
 #: What ``steps.<id>`` offers.
 STEP_ATTRS = frozenset({"output", "status"})
 
@@ -187,6 +195,45 @@ def _refs_of(tree: nodes.Node, env: ImmutableSandboxedEnvironment) -> tuple[Ref,
     return tuple(dict.fromkeys(refs))
 
 
+def _too_deep(lineno: int = 1) -> TemplateSyntaxError:
+    return TemplateSyntaxError(
+        f"expression nested too deeply (more than {MAX_TEMPLATE_DEPTH} levels); "
+        "split it into smaller expressions or compute the value in a step",
+        lineno,
+    )
+
+
+def _check_depth(tree: nodes.Node) -> None:
+    """Refuse trees Jinja's recursive code generator (and Python's compiler) cannot take.
+
+    Iterative, so the check itself cannot hit the recursion limit.
+    """
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TEMPLATE_DEPTH:
+            raise _too_deep(getattr(node, "lineno", 1) or 1)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+
+
+def _parse(source: str, *, bare: bool) -> nodes.Node:
+    """Jinja's syntax tree of a template (or bare expression), depth-checked."""
+    env = environment()
+    try:
+        if not bare:
+            tree: nodes.Node = env.parse(source)
+        else:
+            # The same parser entry point env.compile_expression uses.
+            parser = Parser(env, source, state="variable")
+            tree = parser.parse_expression()
+            if not parser.stream.eos:
+                parser.fail("unexpected text after the expression", parser.stream.current.lineno)
+    except RecursionError:  # Jinja's parser recurses once per bracket level
+        raise _too_deep() from None
+    _check_depth(tree)
+    return tree
+
+
 @functools.lru_cache(maxsize=16384)
 def analyse(source: str) -> TemplateInfo:
     """Analyse a template string; raises ``jinja2.TemplateSyntaxError``."""
@@ -196,8 +243,7 @@ def analyse(source: str) -> TemplateInfo:
     if parts is not None:
         refs = tuple(dict.fromkeys(p for p in parts if isinstance(p, Ref)))
         return TemplateInfo(source, refs, inner, parts)
-    env = environment()
-    return TemplateInfo(source, _refs_of(env.parse(source), env), inner, None)
+    return TemplateInfo(source, _refs_of(_parse(source, bare=False), environment()), inner, None)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -206,14 +252,39 @@ def analyse_expression(source: str) -> TemplateInfo:
     ref = parse_chain(source.strip())
     if ref is not None:
         return TemplateInfo(source, (ref,), source, (ref,))
-    env = environment()
-    # The same parser entry point env.compile_expression uses.
-    parser = Parser(env, source, state="variable")
-    expr = parser.parse_expression()
-    if not parser.stream.eos:
-        parser.fail("unexpected text after the expression", parser.stream.current.lineno)
-    return TemplateInfo(source, _refs_of(expr, env), source, None)
+    expr = _parse(source, bare=True)
+    return TemplateInfo(source, _refs_of(expr, environment()), source, None)
 
 
 def _has_markup(text: str) -> bool:
     return "{{" in text or "}}" in text or "{%" in text or "{#" in text
+
+
+def missing_key(refs: tuple[Ref, ...], context: Mapping[str, Any] | None) -> str | None:
+    """``"steps.a.output has no key 'stdot'; did you mean 'stdout'?"`` for the first
+    ref of a template that names a key its value does not have; ``None`` if none does."""
+    if context is None:
+        return None
+    for ref in refs:
+        if ref.root not in context:
+            continue
+        value, where = context[ref.root], ref.root
+        for key in ref.keys:
+            if isinstance(value, dict):
+                if key in value:
+                    value = value[key]
+                    where += f".{key}" if isinstance(key, str) else f"[{key}]"
+                    continue
+                if isinstance(key, str) and key in DICT_ATTRS:
+                    break  # `.items` and friends are methods, not keys
+                keys = [k for k in value if isinstance(k, str)]
+                shown = ", ".join(repr(k) for k in sorted(keys)[:8]) + (
+                    ", …" if len(keys) > 8 else ""
+                )
+                fallback = f"its keys are {shown}" if keys else "it has no keys"
+                return f"{where} has no key {key!r}; {suggest(str(key), keys, fallback=fallback)}"
+            if isinstance(value, list | tuple) and isinstance(key, int) and abs(key) < len(value):
+                value, where = value[key], f"{where}[{key}]"
+                continue
+            break
+    return None

@@ -7,18 +7,19 @@ than raising, so a user sees every problem of a file at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from jinja2 import TemplateSyntaxError
 
 from runwright.spec.graph import Reachability, cycle_through, strongly_connected
 from runwright.spec.inputs import check_type
-from runwright.spec.models import Pipeline, StepSpec
+from runwright.spec.models import CacheSpec, Pipeline, StepSpec
 from runwright.spec.problems import Problem, describe_value
 from runwright.spec.suggest import suggest
 from runwright.spec.templates import (
     DICT_ATTRS,
+    HASH_FILES,
     ROOT_NAMES,
     STEP_ATTRS,
     Ref,
@@ -28,9 +29,6 @@ from runwright.spec.templates import (
     has_template,
 )
 from runwright.spec.yamlsrc import FieldPath
-
-#: Trust levels, least to most trusted (see DESIGN.md).
-TRUST_LEVELS = ("student", "intern", "supervised", "autonomous")
 
 
 class KindSchema(Protocol):
@@ -47,13 +45,20 @@ class KindSchema(Protocol):
         ...
 
 
+#: A kind may also offer ``check_with(with_) -> Iterable[(key, message)]``: problems with
+#: literal ``with:`` values it can see before running (templates are left to run time).
+CheckWith = Callable[[Mapping[str, Any]], Iterable[tuple[str, str]]]
+
+
 def step_templates(step: StepSpec) -> Iterator[tuple[str, FieldPath, str, bool]]:
     """Every template of a step: ``(field, path in the step, source, is_bare_expression)``.
 
-    ``field`` is ``with``, ``if`` or ``for_each``; bare expressions are ``if``/``for_each``
-    strings written without ``{{ }}``.
+    ``field`` is ``with``, ``cache``, ``if`` or ``for_each``; bare expressions are
+    ``if``/``for_each`` strings written without ``{{ }}``.
     """
     yield from _walk("with", ("with",), step.with_)
+    if isinstance(step.cache, CacheSpec):
+        yield from _walk("cache", ("cache", "key"), step.cache.key)
     for name, value in (("if", step.if_), ("for_each", step.for_each)):
         if isinstance(value, str):
             yield name, (name,), value, not has_template(value)
@@ -95,14 +100,7 @@ def check_pipeline(
                     f"change the default or the type",
                 )
             )
-    if pipeline.trust is not None and pipeline.trust not in TRUST_LEVELS:
-        problems.append(_bad_trust(("trust",), pipeline.trust))
     return problems
-
-
-def _bad_trust(path: FieldPath, level: str) -> Problem:
-    hint = suggest(level, TRUST_LEVELS, fallback="use " + " < ".join(TRUST_LEVELS))
-    return Problem(path, f"unknown trust level {level!r}; {hint}")
 
 
 def check_steps(
@@ -134,8 +132,6 @@ def check_steps(
             by_id[step.id] = (index, step)
     for index, step in steps:
         problems.extend(_check_needs(index, step, all_ids))
-        if step.trust is not None and step.trust not in TRUST_LEVELS:
-            problems.append(_bad_trust(("steps", index, "trust"), step.trust))
         if kinds is not None:
             problems.extend(_check_kind(index, step, kinds))
     problems.extend(_check_cycles(by_id))
@@ -174,6 +170,10 @@ def _check_kind(index: int, step: StepSpec, kinds: Mapping[str, KindSchema]) -> 
                     at_key=True,
                     label=("steps", index, "with"),
                 )
+    check_with: CheckWith | None = getattr(kind, "check_with", None)  # optional
+    if check_with is not None:
+        for key, message in check_with(step.with_):
+            yield Problem(("steps", index, "with", key), message)
     missing = sorted(kind.requires - step.with_.keys())
     if missing:
         names = ", ".join(repr(m) for m in missing)
@@ -212,7 +212,8 @@ def _check_templates(
             info: TemplateInfo = analyse_expression(source) if bare else analyse(source)
         except TemplateSyntaxError as exc:
             where = f" (line {exc.lineno} of the template)" if "\n" in source.strip() else ""
-            yield Problem(path, f"template syntax error: {exc.message}{where}; fix the template")
+            fix = "" if "; " in (exc.message or "") else "; fix the template"
+            yield Problem(path, f"template syntax error: {exc.message}{where}{fix}")
             continue
         for ref in info.refs:
             message = _check_ref(ref, step, field, graph, all_ids, input_names)
@@ -242,12 +243,12 @@ def _check_ref(
     if root in ("item", "index"):
         if step.for_each is None:
             return f"{root!r} is only defined in steps with for_each; add for_each or remove it"
-        if field != "with":
-            return f"{root!r} is not available in {field}; it is only defined in with"
+        if field not in ("with", "cache"):
+            return f"{root!r} is not available in {field}; it is only defined in with and cache"
         return None
-    if root == "env":
+    if root in ("env", HASH_FILES):
         return None
-    hint = suggest(root, ROOT_NAMES, fallback="use inputs, steps, env, item or index")
+    hint = suggest(root, ROOT_NAMES, fallback="use inputs, steps, env, item, index or hash_files")
     return f"undefined variable {root!r}; {hint}"
 
 

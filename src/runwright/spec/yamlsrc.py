@@ -309,6 +309,13 @@ class _Composer:
 def _syntax_error(text: str, exc: yaml.YAMLError) -> YamlSyntaxError:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = _mark(exc.problem_mark or exc.context_mark)
+        if _unclosed_quote(exc):
+            # The end of the file is where the parser gave up, not where the mistake is:
+            # the context mark is the opening quote of the scalar that never closed.
+            start = _mark(exc.context_mark)
+            return YamlSyntaxError(
+                start, "this quoted string is never closed; add the closing quote"
+            )
         what = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             what = f"{exc.problem} ({exc.context})"
@@ -326,6 +333,14 @@ def _syntax_error(text: str, exc: yaml.YAMLError) -> YamlSyntaxError:
             f"character {shown} is not allowed in YAML ({exc.reason}); remove it",
         )
     return YamlSyntaxError(Mark(1, 1), f"{exc}; check the file is YAML")
+
+
+def _unclosed_quote(exc: yaml.MarkedYAMLError) -> bool:
+    return (
+        exc.context_mark is not None
+        and "quoted scalar" in (exc.context or "")
+        and "end of stream" in (exc.problem or "")
+    )
 
 
 def _is_libyaml_depth_limit(exc: yaml.YAMLError) -> bool:

@@ -14,7 +14,8 @@ class ApprovalStep:
     """``uses: approval`` — ``with: {prompt, approvers}``.
 
     Holds no worker slot while waiting: the engine parks the attempt and
-    ``runwright approve`` / ``reject`` finishes it.
+    ``runwright approve`` / ``reject`` finishes it. With ``approvers``, only the
+    people named may decide (enforced by :func:`runwright.engine.approvals.decide`).
     """
 
     name: ClassVar[str] = "approval"
@@ -22,6 +23,17 @@ class ApprovalStep:
     pure: ClassVar[bool] = False
     accepts: ClassVar[frozenset[str] | None] = frozenset({"prompt", "approvers"})
     requires: ClassVar[frozenset[str]] = frozenset()
+
+    @staticmethod
+    def check_with(with_: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``approvers`` written in the spec must be a list of names (templates: at run time)."""
+        approvers = with_.get("approvers")
+        if approvers is None or (isinstance(approvers, str) and "{" in approvers):
+            return []
+        if isinstance(approvers, list) and all(isinstance(a, str) for a in approvers):
+            return []
+        example = f"[{approvers}]" if isinstance(approvers, str) else "[alice, bob]"
+        return [("approvers", f"approvers must be a list of names; write approvers: {example}")]
 
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
         """Nothing beyond ``params`` affects an approval."""

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import importlib
 import inspect
+import re
 import sys
 import threading
 import traceback
@@ -20,6 +21,9 @@ from typing import Any, ClassVar
 from runwright.errors import FatalStepError
 from runwright.steps.base import StepContext
 
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+#: ``package.module:function`` or ``module:Class.method``.
+_SPEC = re.compile(rf"{_IDENT}(?:\.{_IDENT})*:{_IDENT}(?:\.{_IDENT})*")
 _lock = threading.Lock()
 _added_paths: set[str] = set()
 
@@ -52,6 +56,19 @@ class PythonStep:
     pure: ClassVar[bool] = False
     accepts: ClassVar[frozenset[str] | None] = frozenset({"function", "args"})
     requires: ClassVar[frozenset[str]] = frozenset({"function"})
+
+    @staticmethod
+    def check_with(with_: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Problems ``validate`` reports before anything runs: a malformed ``function``."""
+        spec = with_.get("function")
+        if not isinstance(spec, str) or "{" in spec or _SPEC.fullmatch(spec):
+            return []
+        module, dot, name = spec.rpartition(".")
+        if ":" not in spec and dot and _SPEC.fullmatch(f"{module}:{name}"):
+            hint = f"use '{module}:{name}'"
+        else:
+            hint = "write it as 'package.module:function'"
+        return [("function", f"{spec!r} is not 'module:function'; {hint}")]
 
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
         """sha256 of the function's source (or of its module file), as imported."""
@@ -111,8 +128,10 @@ def resolve(spec: Any, pipeline_dir: Path, *, step_id: str | None = None) -> _Ta
         return target
     who = f"step '{step_id}'" if step_id else f"function '{spec}'"
     if not isinstance(spec, str) or ":" not in spec:
+        problems = PythonStep.check_with({"function": spec}) if isinstance(spec, str) else []
+        hint = f"; {problems[0][1].split('; ', 1)[1]}" if problems else ""
         raise FatalStepError(
-            f"{who}: with.function must look like 'package.module:function', got {spec!r}"
+            f"{who}: with.function must look like 'package.module:function', got {spec!r}{hint}"
         )
     module_name, _, attr_path = spec.partition(":")
     if not module_name or not attr_path:

@@ -134,7 +134,7 @@ def test_errors_name_the_step_and_field() -> None:
     assert str(info.value) == "step 'b' with.first: int object has no element 0"
     with pytest.raises(ExpressionError) as info:
         PIPE.evaluate_if("c", context(a={}, b={"k": 1}))
-    assert str(info.value) == "step 'c' if: 'dict object' has no attribute 'ok'"
+    assert str(info.value) == "step 'c' if: steps.b.output has no key 'ok'; did you mean 'k'?"
     with pytest.raises(ExpressionError) as info:
         PIPE.render_with("c", CTX)  # no item in the context
     assert str(info.value) == "step 'c' with.prompt: 'item' is undefined"
@@ -151,7 +151,33 @@ def test_error_text_for_a_missing_output_key() -> None:
     )
     with pytest.raises(ExpressionError) as info:
         pipe.render_with("b", context(a={"text": "hi"}))
-    assert str(info.value) == "step 'b' with.prompt: 'dict object' has no attribute 'txt'"
+    assert str(info.value) == (
+        "step 'b' with.prompt: steps.a.output has no key 'txt'; did you mean 'text'?"
+    )
+
+
+def test_a_typo_in_an_output_key_gets_did_you_mean_or_the_keys() -> None:
+    pipe = compiled(
+        """\
+        name: x
+        steps:
+          - {id: a, uses: s}
+          - {id: b, uses: s, needs: [a], with: {run: "echo {{ steps.a.output.stdot }}"}}
+          - {id: c, uses: s, needs: [a], with: {run: "{{ steps.a.output.zzz | upper }}"}}
+        """
+    )
+    out = {"stdout": "hi", "stderr": "", "exit_code": 0}
+    with pytest.raises(ExpressionError) as info:
+        pipe.render_with("b", context(a=out))
+    assert str(info.value) == (
+        "step 'b' with.run: steps.a.output has no key 'stdot'; did you mean 'stdout'?"
+    )
+    with pytest.raises(ExpressionError) as info:
+        pipe.render_with("c", context(a=out))
+    assert str(info.value) == (
+        "step 'c' with.run: steps.a.output has no key 'zzz'; "
+        "its keys are 'exit_code', 'stderr', 'stdout'"
+    )
 
 
 def test_sandbox_refuses_unsafe_access() -> None:

@@ -71,6 +71,8 @@ def test_unknown_input_with_did_you_mean() -> None:
         ("files", '["x", 1]', ["x", 1]),
         ("opts", '{"a": {"b": null}}', {"a": {"b": None}}),
         ("task", "  spaces kept  ", "  spaces kept  "),
+        ("task", "[WIP] not JSON", "[WIP] not JSON"),
+        ("task", "3", "3"),
     ],
 )
 def test_strings_are_coerced_to_the_declared_type(name: str, text: str, value: Any) -> None:
@@ -89,6 +91,8 @@ def test_strings_are_coerced_to_the_declared_type(name: str, text: str, value: A
         ("flag", "maybe", "use true/false"),
         ("files", '{"a": 1}', "use JSON such as [1, 2]"),
         ("opts", "[1", "use JSON such as"),
+        ("task", '["a"]', "got a JSON array; pass text, or declare the input as type array"),
+        ("task", ' {"k": 1}', "got a JSON object; pass text, or declare the input as type object"),
     ],
 )
 def test_bad_strings_are_input_errors(name: str, text: str, fix: str) -> None:
@@ -96,6 +100,15 @@ def test_bad_strings_are_input_errors(name: str, text: str, fix: str) -> None:
         resolve_inputs(PIPELINE, {"task": "t", name: text}, strings=True)
     assert str(info.value).startswith(f"input {name!r} must be of type ")
     assert fix in str(info.value)
+
+
+def test_typed_values_among_strings_are_type_checked_not_turned_into_text() -> None:
+    # `--inputs FILE` passes JSON values as they are, next to `-i` strings.
+    with pytest.raises(InputError) as info:
+        resolve_inputs(PIPELINE, {"task": ["a"], "n": "3"}, strings=True)
+    assert info.value.fields["problems"] == [
+        "input 'task' must be of type string, got list ['a']; pass a string"
+    ]
 
 
 def test_values_are_type_checked_without_coercion() -> None:
