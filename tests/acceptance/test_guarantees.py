@@ -26,14 +26,17 @@ from pathlib import Path
 async def pragmas(ctx):
     # Async: runs on the engine's event loop, so it reads the engine's own connections
     # (those of this process) between two of its queries, never beside one.
-    found = sorted(
-        {
-            conn.execute("PRAGMA synchronous").fetchone()[0]
-            for conn in gc.get_objects()
-            if isinstance(conn, sqlite3.Connection)
-        }
-    )
-    return {"synchronous": found}
+    found = set()
+    for conn in gc.get_objects():
+        if not isinstance(conn, sqlite3.Connection):
+            continue
+        try:
+            files = [row[2] for row in conn.execute("PRAGMA database_list")]
+        except sqlite3.ProgrammingError:  # closed
+            continue
+        if any(f.endswith("runwright.db") for f in files):  # not, say, coverage's own
+            found.add(conn.execute("PRAGMA synchronous").fetchone()[0])
+    return {"synchronous": sorted(found)}
 
 
 def stamp(counter):
