@@ -102,12 +102,12 @@ def test_step_longer_than_three_leases_on_a_live_worker_runs_once(
     steps:
       - id: long
         uses: python
-        with: {{function: "steps:record", args: ["{log}", "long", 4.5]}}
+        with: {{function: "steps:record", args: ["{log}", "long", 6.5]}}
     """,
     )
-    # Two live workers with 1 s leases: had the holder's heartbeat not renewed its lease,
-    # the other one would take the step over after a second.
-    workers.start_many(2, "--lease-seconds", "1", "--no-scheduler")
+    # Two live workers with 2 s leases and a 6.5 s step: had the holder's heartbeat not
+    # renewed its lease, the other one would have taken the step over.
+    workers.start_many(2, "--lease-seconds", "2", "--no-scheduler")
     run_id = enqueue(tmp_path, workers.db, pipeline)
     assert wait_until(lambda: _status(workers.db, run_id) == "succeeded", 60)
     assert [k for k, _ in executions(log)] == ["long"]
@@ -160,7 +160,10 @@ def test_drain_hands_back_claimed_but_unstarted_steps(tmp_path: Path, pg_workers
     assert wait_until(lambda: executions(log), 30), pg_workers.log(first)
     assert [k for k, _ in executions(log)] == ["0"]
     schema = pg_workers.db.split("search_path%3D", 1)[1].split("&", 1)[0]
-    with psycopg.connect(base_url()) as conn:
+    with (
+        psycopg.connect(base_url()) as conn,
+        psycopg.connect(base_url(), autocommit=True) as monitor,  # a fresh view per query
+    ):
         conn.execute(f"SET search_path TO {schema}")
         conn.execute(
             "SELECT id FROM attempts WHERE run_id = %s AND step_id = 'fan' AND item = -1"
@@ -170,10 +173,10 @@ def test_drain_hands_back_claimed_but_unstarted_steps(tmp_path: Path, pg_workers
         gate.touch()
 
         def commit_waits_on_the_lock() -> bool:
-            rows = conn.execute(
+            rows = monitor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-                " AND wait_event_type = 'Lock'",
-                (schema,),
+                " AND wait_event_type = 'Lock' AND query LIKE %s",
+                (schema, "%waiting_on=waiting_on-1%"),  # the commit counting item 0
             ).fetchone()
             return bool(rows and rows[0])
 
