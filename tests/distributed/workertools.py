@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -51,9 +51,9 @@ class Workers:
         self.procs: list[subprocess.Popen[str]] = []
 
     def start(
-        self, *args: str, name: str = "w", env: dict[str, str] | None = None
+        self, *args: str, name: str = "w", env: Mapping[str, str] | None = None
     ) -> subprocess.Popen[str]:
-        """Start a worker; ``env`` adds to the clean environment (e.g. RUNWRIGHT_FAULT)."""
+        """Start a worker; ``env`` adds variables to the cleaned environment."""
         with (self.cwd / f"{name}-{len(self.procs)}.log").open("w") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "runwright", "worker", "--db", self.db, *args],

@@ -16,6 +16,7 @@ from functools import partial
 from runwright.engine.commit import fail_run
 from runwright.engine.context import RunContext
 from runwright.engine.faults import Fault
+from runwright.engine.lifecycle import reopen
 from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
 from runwright.engine.worker import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS, Worker, log
@@ -48,6 +49,13 @@ class ServingWorker(Worker):
         )
         self._contexts: OrderedDict[str, RunContext] = OrderedDict()
         self._loader: ContextLoader | None = None
+        #: Runs whose in-flight attempts a stop-now cancelled (see :meth:`_hand_back`).
+        self._stopped_now: set[str] = set()
+
+    def request_stop(self, *, immediate: bool) -> None:
+        if immediate:
+            self._stopped_now.update(self._tasks.values())
+        super().request_stop(immediate=immediate)
 
     async def _run_idle(self, rc: RunContext) -> None:
         # The worker that ends a run's last chain decides the run (under its row lock).
@@ -100,6 +108,29 @@ class ServingWorker(Worker):
         await self._set_state("draining")
         while self._tasks:
             await asyncio.wait(set(self._tasks))
+        await self._hand_back()
+
+    async def _hand_back(self) -> None:
+        """Queue again what a stop-now cancelled: the worker stopped, not the run.
+
+        A cancelled attempt of a run that still runs gets a ready successor (reason
+        ``resumed``) for the next worker; otherwise the run would stay ``running``
+        with nothing left to run it. Runs cancelled meanwhile are left as they are.
+        """
+        for run_id in sorted(self._stopped_now):
+
+            async def once(run_id: str = run_id) -> None:
+                async with self.store.transaction() as tx:
+                    if await tx.lock_run(run_id) is not RunStatus.RUNNING:
+                        return
+                    mine = [
+                        a
+                        for a in await tx.current_attempts(run_id)
+                        if a.state is A.CANCELLED and a.worker_id == self.id
+                    ]
+                    await reopen(tx, mine, reason="resumed")
+
+            await retrying(self.store, "hand back cancelled work", once)
 
     async def _claim_any(self, limit: int) -> list[AttemptRecord]:
         now = time.time()
