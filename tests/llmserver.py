@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: Any
+    #: time.monotonic() when the request arrived (to measure waits between requests).
+    at: float = 0.0
 
     @property
     def protocol(self) -> str:
@@ -185,7 +188,12 @@ class LLMServer:
                     body: Any = json.loads(raw)
                 except ValueError:
                     body = raw.decode("utf-8", errors="replace")
-                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                request = Request(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
                 reply = server._next(request)
                 if reply.delay and server._stopping.wait(reply.delay):
                     return
