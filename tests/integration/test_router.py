@@ -180,7 +180,7 @@ async def test_the_breaker_opens_after_threshold_failures_then_is_skipped_with_n
     a: LLMServer, b: LLMServer, store: Store, tmp_path: Path
 ) -> None:
     text = toml(a, b, a_extra="max_retries = 0\nbreaker_threshold = 2\nbreaker_cooldown = 60")
-    r, rec = router(text, store, tmp_path)
+    r, _ = router(text, store, tmp_path)
     a.script(Reply.error(500), Reply.error(500))
     for _ in range(2):
         assert (await r.complete("m", REQUEST)).candidate.ref == "b:second"
