@@ -304,3 +304,18 @@ async def test_tpm_counts_the_tokens_replies_used(
     await r.aclose()
     assert refs == ["a:first", "a:first", "b:second"]
     assert rec.of(EventType.LLM_FALLBACK)[0]["detail"] == "36/30 tokens this minute"
+
+
+async def test_concurrency_holds_calls_to_one_endpoint_in_flight_per_process(
+    a: LLMServer, b: LLMServer, store: Store, tmp_path: Path
+) -> None:
+    import asyncio
+
+    r, _ = router(toml(a, b, a_extra="concurrency = 1"), store, tmp_path)
+    a.script(Reply.slow(0.5, "one"), Reply.slow(0.5, "two"), Reply.slow(0.5, "three"))
+    routed = await asyncio.gather(*(r.complete("m", REQUEST) for _ in range(3)))
+    await r.aclose()
+    assert sorted(x.response.text for x in routed) == ["one", "three", "two"]
+    # Measured by the server: each request arrived only after the previous reply.
+    gaps = [y.at - x.at for x, y in zip(a.requests, a.requests[1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= 0.5
