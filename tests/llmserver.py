@@ -127,6 +127,12 @@ def default_text(request: Request) -> str:
     return f"echo: {messages[-1].get('content', '')}"
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) refuses connections when hundreds of steps call at
+    # once; a real server's is in the hundreds.
+    request_queue_size = 512
+
+
 class LLMServer:
     """The loopback server; ``script()`` queues replies, ``requests`` records traffic."""
 
@@ -136,7 +142,7 @@ class LLMServer:
         self._responder = responder
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
