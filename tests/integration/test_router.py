@@ -319,3 +319,61 @@ async def test_concurrency_holds_calls_to_one_endpoint_in_flight_per_process(
     # Measured by the server: each request arrived only after the previous reply.
     gaps = [y.at - x.at for x, y in zip(a.requests, a.requests[1:], strict=False)]
     assert len(gaps) == 2 and min(gaps) >= 0.5
+
+
+async def test_when_every_candidate_is_only_rate_limited_the_call_waits_for_the_window(
+    a: LLMServer, b: LLMServer, store: Store, tmp_path: Path
+) -> None:
+    from runwright.providers.limits import Limits
+
+    now = [60_000.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds  # the next window opens
+
+    limits = Limits(store, clock=lambda: now[0])
+    text = toml(a, b, a_extra="rpm = 1", b_extra="rpm = 1")
+    r, rec = router(text, store, tmp_path, limits=limits, sleep=sleep)
+    for _ in range(2):
+        await r.complete("m", REQUEST)
+    routed = await r.complete("m", REQUEST)  # a and b both used their minute
+    await r.aclose()
+    assert routed.candidate.ref == "a:first" and len(a.requests) == 2
+    assert len(slept) == 1 and 60.0 <= slept[0] <= 60.25
+    assert [d["reason"] for d in rec.of(EventType.LLM_FALLBACK)] == [
+        "rate_limited",  # 2nd call: a full, b answers
+        "rate_limited",  # 3rd call: a full ...
+        "rate_limited",  # ... and b full: wait for the next minute
+    ]
+
+
+async def test_explain_names_a_full_window_and_a_probe_in_flight(
+    a: LLMServer, b: LLMServer, store: Store, tmp_path: Path
+) -> None:
+    from runwright.api.explain import explain_candidates
+    from runwright.store.records import BreakerRecord
+
+    r, _ = router(toml(a, b, a_extra="rpm = 1"), store, tmp_path)
+    first, second = r.candidates("m")
+    now = 60_000.0
+    async with store.transaction() as tx:
+        await tx.add_to_rate_window(first.endpoint, 1000, requests=1)
+        await tx.put_breaker(
+            BreakerRecord(second.endpoint, "half_open", 5, now - 1, now + 9, "x", now)
+        )
+
+    async def budget(c: Candidate) -> str | None:
+        return None
+
+    view = await explain_candidates(
+        "m", [first, second], env={}, base_dir=tmp_path, store=store, budget=budget, now=now
+    )
+    assert view.chosen is None
+    assert "no candidate can be used now" in view.why
+    [limited] = view.candidates[0].reasons
+    assert limited.code == "rate_limited" and "1/1 requests this minute" in limited.detail
+    [probing] = view.candidates[1].reasons
+    assert probing.code == "probing" and probing.until == now + 9
+    assert not a.requests and not b.requests

@@ -149,9 +149,10 @@ async def explain_candidates(
     now: float | None = None,
 ) -> ModelExplanation:
     """:func:`explain_model` on resolved candidates and an open store (or none)."""
-    now = time.time() if now is None else now
-    breakers = await Breakers(store).peek([c.endpoint for c in candidates])
-    limits = await Limits(store).peek(candidates)
+    at = time.time() if now is None else now
+    breakers = await Breakers(store, clock=lambda: at).peek([c.endpoint for c in candidates])
+    limits = await Limits(store, clock=lambda: at).peek(candidates)
+    now = at
     views: list[CandidateView] = []
     for c in candidates:
         reasons: list[Reason] = []

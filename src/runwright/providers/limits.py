@@ -69,6 +69,10 @@ class Limits:
         self._clock = clock
         self._memory: dict[tuple[str, int], RateWindow] = {}
 
+    def now(self) -> float:
+        """The clock the windows are counted by."""
+        return self._clock()
+
     async def take(self, c: Candidate) -> Allowance:
         """Take one request of the current minute's allowance, if there is one left."""
         if not limited(c):

@@ -156,7 +156,7 @@ class Router:
             # Only our own per-minute limits stood in the way: wait for the soonest window
             # (held across steps and workers; the step's timeout bounds the wait).
             soonest = min(s.until or 0.0 for s in waiting)
-            await self._sleep(max(0.0, soonest - _now()) + self._rng.uniform(0, 0.25))
+            await self._sleep(max(0.0, soonest - self.limits.now()) + self._rng.uniform(0, 0.25))
             pending = [s.candidate for s in waiting]
 
     async def _candidate(
@@ -253,12 +253,6 @@ class Router:
         for p in self._providers.values():
             await p.aclose()
         self._providers.clear()
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _request_data(
