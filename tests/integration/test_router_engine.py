@@ -89,3 +89,44 @@ async def test_the_cache_key_covers_every_candidate_of_an_alias(
         miss_events = await s.events(miss.run_id, limit=1000)
     assert any(e.type is EventType.CACHE_MISS for e in miss_events)
     assert len(a.requests) == 2
+
+
+async def test_a_key_echoed_in_an_error_reaches_no_breaker_row_event_or_file(
+    tmp_path: Path, write: Write, servers: tuple[LLMServer, LLMServer]
+) -> None:
+    a, b = servers
+    canary = "sk-canary-router-5e6f7a8b9c0d1e2f3a4b"
+    (tmp_path / "runwright.toml").write_text(
+        f"""
+[providers.a]
+type = "openai"
+base_url = "{a.openai_url}"
+api_key_env = "A_KEY"
+max_retries = 0
+breaker_threshold = 1
+
+[providers.b]
+type = "openai"
+base_url = "{b.openai_url}"
+
+[models.m]
+candidates = ["a:first", "b:second"]
+"""
+    )
+    env = {**clean_env(), "A_KEY": canary}
+    settings = Settings.from_env(env, cwd=tmp_path, db=str(tmp_path / "r.db"))
+    a.script(Reply.error(500, f"upstream rejected key {canary} (bad gateway)"))
+    path = write("p.yaml", PIPELINE)
+    async with Session(settings) as s:
+        result = await s.start_run(path)
+        assert result.status is RunStatus.SUCCEEDED, result.error
+        events = await s.events(result.run_id, limit=1000)
+        async with s.store.transaction() as tx:
+            [row] = await tx.breakers()
+    assert a.requests[0].headers["authorization"] == f"Bearer {canary}"  # it was sent ...
+    assert row.state == "open" and row.last_error and "***" in row.last_error
+    [fallback] = [e for e in events if e.type is EventType.LLM_FALLBACK]
+    assert "upstream rejected key ***" in fallback.data["detail"]
+    assert canary not in repr([e.data for e in events]) and canary not in row.last_error
+    files = [f for f in tmp_path.rglob("*") if f.is_file() and f.suffix != ".toml"]
+    assert files and not [f for f in files if canary.encode() in f.read_bytes()]  # ... never kept
