@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: Any
+    #: time.monotonic() when the request arrived (to measure waits between requests).
+    at: float = 0.0
 
     @property
     def protocol(self) -> str:
@@ -124,6 +127,12 @@ def default_text(request: Request) -> str:
     return f"echo: {messages[-1].get('content', '')}"
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) refuses connections when hundreds of steps call at
+    # once; a real server's is in the hundreds.
+    request_queue_size = 512
+
+
 class LLMServer:
     """The loopback server; ``script()`` queues replies, ``requests`` records traffic."""
 
@@ -133,7 +142,7 @@ class LLMServer:
         self._responder = responder
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -185,7 +194,12 @@ class LLMServer:
                     body: Any = json.loads(raw)
                 except ValueError:
                     body = raw.decode("utf-8", errors="replace")
-                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                request = Request(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
                 reply = server._next(request)
                 if reply.delay and server._stopping.wait(reply.delay):
                     return

@@ -33,6 +33,8 @@ class EventType(StrEnum):
     STEP_ORPHANS_CHECKED = "step.orphans_checked"
     LLM_REQUEST = "llm.request"
     LLM_RESPONSE = "llm.response"
+    #: A model candidate was passed over (provider, model, reason, next candidate).
+    LLM_FALLBACK = "llm.fallback"
 
 
 class Level(StrEnum):

@@ -238,10 +238,12 @@ async def test_a_refused_key_fails_at_once_and_the_key_is_nowhere_in_the_databas
     assert not [f for f in files if CANARY.encode() in f.read_bytes()]
 
 
-async def test_server_errors_are_retried_by_the_step_policy(
+async def test_server_errors_are_retried_by_the_router_not_the_step_policy(
     tmp_path: Path, write: Write, server: LLMServer
 ) -> None:
-    settings = configure(tmp_path, server)
+    # The router retries a retryable provider failure itself; a step-level retry on
+    # top would multiply the calls, so the step does not retry (no step.retrying).
+    settings = configure(tmp_path, server, extra="")
     server.script(Reply.error(500), Reply.error(429, "busy", Retry_After="0"))
     path = write(
         "p.yaml",
@@ -258,7 +260,8 @@ async def test_server_errors_are_retried_by_the_step_policy(
     assert result.status is RunStatus.SUCCEEDED, result.error
     assert len(server.requests) == 3
     assert outputs["plan"]["text"] == "echo: hi"
-    assert len(of(events, EventType.STEP_RETRYING)) == 2
+    assert of(events, EventType.STEP_RETRYING) == []
+    assert [e.data["try"] for e in of(events, EventType.LLM_REQUEST)] == [1, 2, 3]
 
 
 async def test_bad_with_values_are_reported_before_any_request(

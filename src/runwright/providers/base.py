@@ -7,9 +7,12 @@ Importing this module is cheap: no HTTP client is imported until a provider is b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from runwright.config.models import ProviderConfig
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"]
@@ -95,3 +98,60 @@ class Provider(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ``provider:model`` a model reference may be served by, at its rank."""
+
+    #: The configured provider name (``[providers.NAME]``).
+    provider: str
+    model: str
+    config: ProviderConfig
+    #: Position in the alias's ``candidates`` (0 = preferred; a direct reference is 0).
+    rank: int = 0
+    #: The alias it came from, if any.
+    alias: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """``provider:model``."""
+        return f"{self.provider}:{self.model}"
+
+    @property
+    def endpoint(self) -> str:
+        """What one circuit breaker and one set of limits cover: the provider's endpoint."""
+        c = self.config
+        where = c.base_url or c.model_file or c.model_package or ""
+        return f"{self.provider}@{where}"
+
+
+class CallGuard(Protocol):
+    """Wraps every network call the router makes (each try, each fallback).
+
+    The budget (``runwright.costs``) reserves before ``call()`` and settles after;
+    an exception it raises without calling (a budget refusal) ends the routing:
+    nothing falls back to spend elsewhere.
+    """
+
+    async def __call__(
+        self,
+        candidate: Candidate,
+        request: CompletionRequest,
+        call: Callable[[], Awaitable[CompletionResponse]],
+    ) -> CompletionResponse: ...
+
+
+class NoGuard:
+    """The guard that guards nothing: makes the call."""
+
+    async def __call__(
+        self,
+        candidate: Candidate,
+        request: CompletionRequest,
+        call: Callable[[], Awaitable[CompletionResponse]],
+    ) -> CompletionResponse:
+        return await call()
+
+
+NO_GUARD: CallGuard = NoGuard()

@@ -11,6 +11,8 @@
         └── ProviderFatal             retrying cannot fix it
             ├── AuthenticationFailed  401/403: the key is missing, wrong or not allowed
             └── BadRequest            400/404/422: the request itself is wrong
+    FatalStepError
+    └── RoutingFailed                 every candidate of a model failed or was passed over
 
 Messages never hold the API key: every message passes through a scrubber that
 knows the key, whatever the provider echoes back.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runwright.errors import StepError
+from runwright.errors import FatalStepError, StepError
 
 
 class ProviderError(StepError):
@@ -80,3 +82,11 @@ class AuthenticationFailed(ProviderFatal):
 
 class BadRequest(ProviderFatal):
     """The provider rejected the request as invalid (400/404/422)."""
+
+
+class RoutingFailed(FatalStepError):
+    """No candidate of the model answered; each one's reason is in the message.
+
+    Not retryable by the step: the router already retried each candidate and fell
+    back through all of them, so a step-level retry would only multiply the calls.
+    """

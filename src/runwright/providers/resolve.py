@@ -1,8 +1,4 @@
-"""Which provider and model a step's ``model:`` means: ``provider:model`` or an alias.
-
-Today an alias resolves to its first candidate; ranking and fallback over the
-others arrive with the router.
-"""
+"""Which candidates a step's ``model:`` means: ``provider:model``, or an alias's ranked list."""
 
 from __future__ import annotations
 
@@ -11,6 +7,7 @@ from dataclasses import dataclass
 
 from runwright.config.models import ProjectConfig, ProviderConfig
 from runwright.errors import FatalStepError
+from runwright.providers.base import Candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +21,10 @@ class Target:
     alias: str | None = None
 
 
-def resolve_model(ref: str, config: ProjectConfig) -> Target:
-    """``"openai:gpt-4.1-mini"`` directly, or ``"planner"`` through ``[models.planner]``."""
+def resolve_candidates(ref: str, config: ProjectConfig) -> list[Candidate]:
+    """``"openai:gpt-4.1-mini"`` (one candidate), or ``"planner"``'s candidates in rank order."""
     alias = None
+    refs = [ref]
     if ":" not in ref:
         found = config.models.get(ref)
         if found is None:
@@ -39,13 +37,23 @@ def resolve_model(ref: str, config: ProjectConfig) -> Target:
                 f"add [models.{ref}] to runwright.toml or write e.g. 'openai:gpt-4.1-mini' "
                 f"(aliases: {listing})"
             )
-        alias, ref = ref, found.candidates[0]
-    provider, _, model = ref.partition(":")
-    settings = config.providers.get(provider)
-    if settings is None or not model:
-        names = ", ".join(sorted(config.providers))
-        raise FatalStepError(
-            f"model '{ref}': provider '{provider}' is not configured; add [providers.{provider}] "
-            f"to runwright.toml or use one of: {names}"
-        )
-    return Target(provider=provider, model=model, config=settings, alias=alias)
+        alias, refs = ref, list(found.candidates)
+    out = []
+    for rank, one in enumerate(refs):
+        provider, _, model = one.partition(":")
+        settings = config.providers.get(provider)
+        if settings is None or not model:
+            names = ", ".join(sorted(config.providers))
+            where = f" (candidate {rank + 1} of [models.{alias}])" if alias else ""
+            raise FatalStepError(
+                f"model '{one}'{where}: provider '{provider}' is not configured; add "
+                f"[providers.{provider}] to runwright.toml or use one of: {names}"
+            )
+        out.append(Candidate(provider, model, settings, rank=rank, alias=alias))
+    return out
+
+
+def resolve_model(ref: str, config: ProjectConfig) -> Target:
+    """The first candidate of ``ref`` (what a call would use when nothing fails)."""
+    first = resolve_candidates(ref, config)[0]
+    return Target(first.provider, first.model, first.config, first.alias)

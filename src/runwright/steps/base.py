@@ -17,6 +17,7 @@ from runwright.redaction import Redactor
 if TYPE_CHECKING:
     from runwright.config import LoadedConfig
     from runwright.processes import ProcessGroup
+    from runwright.store.base import Store
     from runwright.workspace import Workspace
 
 
@@ -49,6 +50,9 @@ class StepContext:
     redactor: Redactor = field(default_factory=lambda: Redactor(()), repr=False)
     _log: Callable[[str, str], None] | None = field(default=None, repr=False)
     _on_process: Callable[[ProcessGroup], Awaitable[None]] | None = field(default=None, repr=False)
+    #: The run's database, for state every worker must share (provider circuit breakers
+    #: and rate windows); ``None`` outside the engine, where such state is per process.
+    store: Store | None = field(default=None, repr=False)
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""

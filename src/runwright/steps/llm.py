@@ -1,7 +1,8 @@
 """The ``llm`` step kind: one model call, structured replies validated and re-asked.
 
 Thin over :mod:`runwright.providers`: it parses ``with:``, resolves the model,
-calls the provider and shapes the output. Cached by default: the key covers the
+routes the call (:mod:`runwright.providers.router`: fallback, retries, breakers,
+limits) and shapes the output. Cached by default: the key covers the
 provider's identity (type, URL), the model, every parameter, the rendered
 messages and the schema. Events carry provider, model, tokens and latency,
 never the prompt or the reply (those are in the output, stored by reference).
@@ -15,8 +16,7 @@ from typing import Any, ClassVar
 
 from runwright.config import LoadedConfig
 from runwright.errors import FatalStepError
-from runwright.events import EventType
-from runwright.providers.base import CompletionRequest, CompletionResponse, Message, Role
+from runwright.providers.base import NO_GUARD, CallGuard, CompletionRequest, Message, Role
 from runwright.steps.base import StepContext
 
 #: Re-asks after an invalid structured reply, unless ``with.json_retries`` says otherwise.
@@ -55,30 +55,35 @@ class LlmStep:
     def config_version(
         self, params: Mapping[str, Any], *, config: LoadedConfig | None, **kwargs: Any
     ) -> str | None:
-        """Which endpoint and model ``with.model`` means under this configuration."""
+        """Which endpoints and models ``with.model`` may be answered by under this config.
+
+        Every candidate of an alias counts (any of them may answer, by the router's
+        fallback), in rank order; never a key.
+        """
         from runwright.cachekey import canonical_json
-        from runwright.providers.resolve import resolve_model
+        from runwright.providers.resolve import resolve_candidates
 
         model = params.get("model")
         if not isinstance(model, str):
             return None  # run() reports the bad value
-        target = resolve_model(model, (config or LoadedConfig.empty()).config)
-        provider = target.config
+        candidates = resolve_candidates(model, (config or LoadedConfig.empty()).config)
         return canonical_json(
-            {
-                "provider": target.provider,
-                "type": provider.type,
-                "base_url": provider.base_url,
-                "model_file": provider.model_file,
-                "model_package": provider.model_package,
-                "model": target.model,
-            }
+            [
+                {
+                    "provider": c.provider,
+                    "type": c.config.type,
+                    "base_url": c.config.base_url,
+                    "model_file": c.config.model_file,
+                    "model_package": c.config.model_package,
+                    "model": c.model,
+                }
+                for c in candidates
+            ]
         )
 
     async def run(self, ctx: StepContext, params: Mapping[str, Any]) -> dict[str, Any]:
         """Call the model; return ``{text, json, model, provider, usage, …}``."""
-        from runwright.providers.factory import build_provider
-        from runwright.providers.resolve import resolve_model
+        from runwright.providers.router import Router
         from runwright.providers.structured import InvalidReply, check_schema, parse_reply
 
         where = f"step '{ctx.step_id}'"
@@ -90,17 +95,28 @@ class LlmStep:
                 raise FatalStepError(f"{where}: with.schema needs response_format: json")
             check_schema(schema, where=where)
         loaded = ctx.config or LoadedConfig.empty()
-        target = resolve_model(str(params["model"]), loaded.config)
-        provider = build_provider(target.provider, target.config, env=ctx.env)
-        request = _with(request, model=target.model, schema=schema)
+        router = Router(
+            loaded.config,
+            env=ctx.env,
+            store=ctx.store,
+            base_dir=loaded.path.parent if loaded.path else ctx.pipeline_dir,
+            emit=ctx.emit,
+        )
+        ref = str(params["model"])
+        router.candidates(ref)  # an unknown alias or provider fails before anything is sent
+        request = _with(request, model=ref, schema=schema)
+        # The budget's CallGuard wraps every call the router makes (runwright.costs);
+        # until it is passed here, calls are unguarded.
+        guard: CallGuard = NO_GUARD
         usage = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0}
         latency = 0.0
         value: Any = None
         try:
             for turn in range(retries + 1 if request.response_format == "json" else 1):
-                ctx.emit(EventType.LLM_REQUEST, _request_event(target.provider, request, turn))
-                reply = await provider.complete(request)
-                ctx.emit(EventType.LLM_RESPONSE, _response_event(target.provider, reply, turn))
+                routed = await router.complete(ref, request, guard=guard, tags={"reask": turn})
+                reply = routed.response
+                # A re-ask continues the conversation with the model that gave the reply.
+                ref = routed.candidate.ref
                 latency += reply.latency_s
                 for k in usage:
                     usage[k] += getattr(reply.usage, k)
@@ -120,12 +136,12 @@ class LlmStep:
                         ) from None
                     request = _reask(request, reply.text, bad.problem)
         finally:
-            await provider.aclose()
+            await router.aclose()
         return {
             "text": reply.text,
             "json": value,
             "model": reply.model,
-            "provider": target.provider,
+            "provider": routed.candidate.provider,
             "usage": usage,
             "finish_reason": reply.finish_reason,
             "latency_s": round(latency, 6),
@@ -233,25 +249,3 @@ def _reask(request: CompletionRequest, reply: str, problem: str) -> CompletionRe
             Message("user", reask_message(problem)),
         ),
     )
-
-
-def _request_event(provider: str, request: CompletionRequest, turn: int) -> dict[str, Any]:
-    return {
-        "provider": provider,
-        "model": request.model,
-        "messages": len(request.messages),
-        "max_tokens": request.max_tokens,
-        "response_format": request.response_format,
-        "reask": turn,
-    }
-
-
-def _response_event(provider: str, reply: CompletionResponse, turn: int) -> dict[str, Any]:
-    return {
-        "provider": provider,
-        "model": reply.model,
-        **reply.usage.to_json(),
-        "latency_s": round(reply.latency_s, 6),
-        "finish_reason": reply.finish_reason,
-        "reask": turn,
-    }

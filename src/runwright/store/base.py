@@ -18,12 +18,14 @@ from runwright.states import AttemptState, RunStatus
 from runwright.store.records import (
     AttemptProcess,
     AttemptRecord,
+    BreakerRecord,
     CacheEntry,
     CacheStats,
     LogChunk,
     LogStream,
     NewAttempt,
     OutputRef,
+    RateWindow,
     RunRecord,
     ScheduleRecord,
     WorkerRecord,
@@ -188,6 +190,32 @@ class Transaction(Protocol):
 
     async def record_fire(self, name: str, fire_time: int, run_id: str, now: float) -> bool:
         """Claim one fire time for one run; False when it was already claimed."""
+        ...
+
+    async def breaker(self, endpoint: str, *, lock: bool = False) -> BreakerRecord | None:
+        """One provider endpoint's circuit breaker (None: it never failed); ``lock``: for update."""
+        ...
+
+    async def lock_breaker(self, endpoint: str, now: float) -> BreakerRecord:
+        """One endpoint's breaker, created closed if new, locked until commit."""
+        ...
+
+    async def put_breaker(self, b: BreakerRecord) -> None: ...
+
+    async def breakers(self, endpoints: Collection[str] | None = None) -> list[BreakerRecord]:
+        """Breakers of ``endpoints`` (every one when None)."""
+        ...
+
+    async def lock_rate_window(self, endpoint: str, minute: int) -> RateWindow:
+        """An endpoint's request and token counts in one minute, locked until commit."""
+        ...
+
+    async def add_to_rate_window(
+        self, endpoint: str, minute: int, *, requests: int = 0, tokens: int = 0
+    ) -> None: ...
+
+    async def rate_windows(self, endpoints: Collection[str], minute: int) -> list[RateWindow]:
+        """The counted windows of ``endpoints`` in ``minute``."""
         ...
 
 

@@ -260,3 +260,29 @@ class OutputRef:
             "size": self.size,
             "blob": self.blob,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerRecord:
+    """One provider endpoint's circuit breaker (``state``: closed, open, half_open)."""
+
+    endpoint: str
+    state: str
+    failures: int = 0
+    #: While open: when a probe may be let through.
+    open_until: float | None = None
+    #: While half-open: the probe's lease; another caller may probe once it passed.
+    probe_until: float | None = None
+    #: The last failure's message (the provider's words, key scrubbed).
+    last_error: str | None = None
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """Requests and tokens counted against one endpoint in one minute (unix time // 60)."""
+
+    endpoint: str
+    minute: int
+    requests: int = 0
+    tokens: int = 0

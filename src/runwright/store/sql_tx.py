@@ -24,6 +24,7 @@ from runwright.store.sql import (
     attempt_from_row,
     marks,
 )
+from runwright.store.sql_breakers import BreakerWrites
 from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_processes import ProcessWrites
@@ -32,7 +33,7 @@ from runwright.store.sql_schedules import ScheduleWrites
 A = AttemptState
 
 
-class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites):
+class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
     __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")

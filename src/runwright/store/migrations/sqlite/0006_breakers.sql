@@ -1,0 +1,20 @@
+-- runwright schema v6: provider circuit breakers and rate-limit windows, shared by every
+-- worker process on the database (runwright.providers.breaker, runwright.providers.limits).
+
+CREATE TABLE breakers (
+    endpoint    TEXT PRIMARY KEY,
+    state       TEXT NOT NULL,
+    failures    INTEGER NOT NULL DEFAULT 0,
+    open_until  REAL,
+    probe_until REAL,
+    last_error  TEXT,
+    updated_at  REAL NOT NULL
+);
+
+CREATE TABLE rate_windows (
+    endpoint TEXT NOT NULL,
+    minute   INTEGER NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 0,
+    tokens   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (endpoint, minute)
+);
