@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from runwright.cli.app import G, app, escape, run_async
-from runwright.cli.output import emit_json, out
+from runwright.cli.app import G, app, run_async
+from runwright.cli.output import emit_json, markup, out
 
 explain_app = typer.Typer(help="Explain how runwright decides (model routing).")
 app.add_typer(explain_app, name="explain")
@@ -30,13 +30,13 @@ def model(
     title = f"model {view.ref}" + (
         f" (alias, {len(view.candidates)} candidates)" if view.alias else ""
     )
-    out.print(escape(title))
+    out.print(title)
     pick = view.candidates[view.chosen].ref if view.chosen is not None else None
     if pick:
-        out.print(f"  would use: [bold green]{escape(pick)}[/]")
+        out.print(markup("  would use: [bold green]{}[/]", pick))
     else:
-        out.print("  would use: [bold red]none[/]")
-    out.print(f"  why: {escape(view.why)}")
+        out.print(markup("  would use: [bold red]none[/]"))
+    out.print(f"  why: {view.why}")
     out.print("")
     for i, c in enumerate(view.candidates):
         if i == view.chosen:
@@ -45,11 +45,11 @@ def model(
             mark = "  next "
         else:
             mark = "[yellow]  skip [/]"
-        where = f"({escape(c.type)}, {escape(c.endpoint)})"
-        out.print(f"{mark} {c.rank + 1}. [bold]{escape(c.ref)}[/]  {where}")
+        where = f"({c.type}, {c.endpoint})"
+        out.print(markup(mark + " {}. [bold]{}[/]  {}", c.rank + 1, c.ref, where))
         for r in c.reasons:
-            out.print(f"         ✗ {escape(r.code.replace('_', ' '))}: {escape(r.detail)}")
+            out.print(f"         ✗ {r.code.replace('_', ' ')}: {r.detail}")
         for n in c.notes:
-            out.print(f"         ✓ {escape(n)}")
+            out.print(f"         ✓ {n}")
         if c.last_error and c.failures:
-            out.print(f"         last error: {escape(c.last_error)}")
+            out.print(f"         last error: {c.last_error}")
