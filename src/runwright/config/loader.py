@@ -142,14 +142,17 @@ def _anchor_model_files(config: ProjectConfig, base: Path) -> ProjectConfig:
         if p.model_file is None and not p.model_files:
             providers[name] = p
             continue
-        anchor = lambda f: str((base / Path(f).expanduser()).resolve())  # noqa: E731
         providers[name] = p.model_copy(
             update={
-                "model_file": anchor(p.model_file) if p.model_file else None,
-                "model_files": {k: anchor(v) for k, v in p.model_files.items()},
+                "model_file": _anchor(base, p.model_file) if p.model_file else None,
+                "model_files": {k: _anchor(base, v) for k, v in p.model_files.items()},
             }
         )
     return config.model_copy(update={"providers": providers})
+
+
+def _anchor(base: Path, name: str) -> str:
+    return str((base / Path(name).expanduser()).resolve())
 
 
 def _label(loc: tuple[str | int, ...]) -> str:

@@ -9,6 +9,7 @@ closes; on Linux the kernel kills it too), so none is ever left orphaned.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import select
 import subprocess
@@ -88,7 +89,8 @@ def _start(
 ) -> _Child:
     # Passive OpenMP threads: spinning ones starve each other (and the engine) on a shared CPU.
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    stderr = tempfile.TemporaryFile()  # llama.cpp logs a lot; kept only to explain a failure
+    # llama.cpp logs a lot; kept (until the child stops) only to explain a failure.
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the _Child, closed in _stop
     argv = [sys.executable, str(CHILD), str(os.getpid()), str(model)]
     argv += [str(threads), str(context_tokens), str(parallel)]
     process = subprocess.Popen(
@@ -165,10 +167,8 @@ def _failed(
 def _stop(child: _Child) -> None:
     process = child.process
     if process.stdin is not None and not process.stdin.closed:
-        try:
+        with contextlib.suppress(OSError):  # already broken: the child is going anyway
             process.stdin.close()
-        except OSError:
-            pass
     try:
         process.wait(timeout=STOP_GRACE)
     except subprocess.TimeoutExpired:
