@@ -163,7 +163,8 @@ class LocalProvider:
             # llama.cpp constrains decoding only with a schema; json_object alone is a hint.
             request = replace(request, schema={"type": "object"})
         reply: CompletionResponse = await self._delegate.complete(request)
-        return reply
+        # llama.cpp names the model by its file path: report the name the step asked for.
+        return replace(reply, model=request.model)
 
     async def aclose(self) -> None:
         # Closes the HTTP client only: the server outlives one step and serves the next.
