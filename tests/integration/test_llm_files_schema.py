@@ -1,4 +1,4 @@
-"""The llm step's ``files:`` and ``schema:`` sources, through the real engine and a loopback server."""
+"""The llm step's ``files:`` and ``schema:`` sources: the real engine, a loopback server."""
 
 from __future__ import annotations
 
@@ -131,7 +131,10 @@ async def test_files_from_json_fields_a_list_and_an_explicit_mapping(
               model: "loop:m"
               prompt: "{{ steps.plan.output.text }}"
               response_format: json
-              files: {SUMMARY.md: json.summary, meta.json: json.meta, first.py: json.files.0.content}
+              files:
+                SUMMARY.md: json.summary
+                meta.json: json.meta
+                first.py: json.files.0.content
         """,
     )
     server.script(Reply(text=json.dumps(reply)))
@@ -169,7 +172,9 @@ async def test_a_missing_field_and_an_escaping_path_fail_the_step_with_the_fix(
         """
         name: escape
         steps:
-          - {id: gen, uses: llm, with: {model: "loop:m", prompt: go, response_format: json, files: json.files}}
+          - id: gen
+            uses: llm
+            with: {model: "loop:m", prompt: go, response_format: json, files: json.files}
         """,
     )
     server.script(Reply(text='{"files": [{"path": "../evil.py", "content": "x"}]}'))
@@ -215,7 +220,8 @@ async def test_schema_from_a_file_is_sent_and_its_content_is_in_the_cache_key(
         steps:
           - id: qa
             uses: llm
-            with: {model: "loop:m", prompt: judge, response_format: json, schema: schemas/verdict.json}
+            with:
+              {model: "loop:m", prompt: judge, response_format: json, schema: schemas/verdict.json}
         """,
     )
     server.script(Reply(text='{"verdict": "pass"}'), Reply(text='{"verdict": "fail", "why": "x"}'))
@@ -224,7 +230,7 @@ async def test_schema_from_a_file_is_sent_and_its_content_is_in_the_cache_key(
     assert result.status is RunStatus.SUCCEEDED, result.error
     assert outputs["qa"]["json"] == {"verdict": "pass"}
     assert server.requests[0].body["response_format"]["json_schema"]["schema"] == SCHEMA
-    cached, events, _ = await run(settings, path)
+    _, events, _ = await run(settings, path)
     assert any(e.type is EventType.CACHE_HIT for e in events) and len(server.requests) == 1
     # Editing the file is another key: the step calls the model again.
     (tmp_path / "schemas" / "verdict.json").write_text(
@@ -249,7 +255,8 @@ async def test_schema_from_a_pydantic_model_next_to_the_pipeline(
         steps:
           - id: qa
             uses: llm
-            with: {model: "loop:m", prompt: judge, response_format: json, schema: "verdicts:Verdict"}
+            with:
+              {model: "loop:m", prompt: judge, response_format: json, schema: "verdicts:Verdict"}
         """,
     )
     server.script(
@@ -271,7 +278,9 @@ async def test_a_schema_file_that_does_not_exist_is_named(
         """
         name: nofile
         steps:
-          - {id: qa, uses: llm, with: {model: "loop:m", prompt: j, response_format: json, schema: nope.json}}
+          - id: qa
+            uses: llm
+            with: {model: "loop:m", prompt: j, response_format: json, schema: nope.json}
         """,
     )
     result, _, _ = await run(configure(tmp_path, server), path)

@@ -65,7 +65,8 @@ async def test_llm_steps_with_no_model_run_on_local_smollm2_through_one_server(
           - id: shaped
             uses: llm
             needs: [hello]
-            with: {prompt: "Describe a cat as JSON.", max_tokens: 40, temperature: 0, response_format: json}
+            with:
+              {prompt: "Describe a cat as JSON.", max_tokens: 40, response_format: json}
         """,
     )
     settings = Settings.from_env(clean_env(), cwd=tmp_path, db=str(tmp_path / "r.db"))
