@@ -123,9 +123,9 @@ def test_a_killed_run_resumes_without_calling_the_model_again_for_finished_steps
         )
         db, work = str(tmp_path / "r.db"), tmp_path / "work"
         base = ("--db", db, "--config", str(tmp_path / "runwright.toml"))
+        options = ("--workspace", str(work), "--input", "model=loop:m")
         runner = subprocess.Popen(
-            [sys.executable, "-m", "runwright", *base, "run", str(EXAMPLE)]
-            + ["--workspace", str(work), "--input", "model=loop:m"],
+            [sys.executable, "-m", "runwright", *base, "run", str(EXAMPLE), *options],
             cwd=tmp_path,
             env=clean_env(),
             stdout=subprocess.DEVNULL,  # the run prints its id only as it ends

@@ -287,3 +287,34 @@ async def test_a_schema_file_that_does_not_exist_is_named(
     assert result.status is RunStatus.FAILED
     assert "nope.json" in str(result.error) and "relative to the pipeline" in str(result.error)
     assert server.requests == []
+
+
+async def test_a_cache_hit_writes_the_files_again_without_a_call(
+    tmp_path: Path, write: Write, server: LLMServer
+) -> None:
+    path = write(
+        "p.yaml",
+        """
+        name: hit
+        steps:
+          - {id: gen, uses: llm, with: {model: "loop:m", prompt: go, files: blocks}}
+        """,
+    )
+    server.script(Reply(text=FENCED))
+    settings = configure(tmp_path, server)
+    first, _, _ = await run(settings, path)
+    assert first.status is RunStatus.SUCCEEDED, first.error
+    # Same workspace: a hit, recorded as nochange writes.
+    _, events, _ = await run(settings, path)
+    assert any(e.type is EventType.CACHE_HIT for e in events)
+    assert written(events) == {"app.py": "nochange", "docs/README.md": "nochange"}
+    # Another workspace: the hit still leaves the files the call made.
+    other = tmp_path / "elsewhere"
+    async with Session(settings) as s:
+        result = await s.start_run(path, workspace=other)
+        events = await s.events(result.run_id, limit=1000)
+    assert result.status is RunStatus.SUCCEEDED
+    assert any(e.type is EventType.CACHE_HIT for e in events)
+    assert written(events) == {"app.py": "created", "docs/README.md": "created"}
+    assert (other / "app.py").read_text() == 'print("hi")\n'
+    assert len(server.requests) == 1

@@ -90,6 +90,22 @@ class LlmStep:
             }
         )
 
+    async def replay(
+        self, ctx: StepContext, params: Mapping[str, Any], output: Any, **kwargs: Any
+    ) -> None:
+        """A cache hit writes ``files:`` again from the cached reply (no model call)."""
+        from runwright.steps.llm_files import write_files
+
+        files = params.get("files")
+        if files is not None and isinstance(output, Mapping):
+            write_files(
+                files,
+                text=str(output.get("text") or ""),
+                value=output.get("json"),
+                workspace=ctx.workspace,
+                where=f"step '{ctx.step_id}'",
+            )
+
     async def run(self, ctx: StepContext, params: Mapping[str, Any]) -> dict[str, Any]:
         """Call the model; return ``{text, json, model, provider, usage, …}``."""
         from runwright.providers.factory import build_provider
