@@ -66,7 +66,11 @@ async def test_llm_steps_with_no_model_run_on_local_smollm2_through_one_server(
             uses: llm
             needs: [hello]
             with:
-              {prompt: "Describe a cat as JSON.", max_tokens: 40, response_format: json}
+              prompt: "Describe a cat as JSON with its name and age."
+              max_tokens: 200
+              temperature: 0
+              seed: 1
+              response_format: json
         """,
     )
     settings = Settings.from_env(clean_env(), cwd=tmp_path, db=str(tmp_path / "r.db"))
