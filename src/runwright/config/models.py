@@ -40,6 +40,9 @@ class _Strict(BaseModel):
 class ProviderConfig(_Strict):
     """``[providers.NAME]``: one LLM endpoint."""
 
+    # model_file & co. are config keys, not pydantic API: pydantic < 2.10 warns about
+    # the "model_" prefix unless its protected namespaces are cleared.
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
     type: ProviderType
     #: Where the API lives (``…/v1`` for OpenAI-compatible servers).
     base_url: str | None = None
