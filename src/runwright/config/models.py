@@ -58,10 +58,10 @@ class ProviderConfig(_Strict):
     model_package: str | None = None
     #: ``local``: more GGUF files by model name (``local:NAME``), relative like model_file.
     model_files: dict[str, str] = Field(default_factory=dict)
-    #: ``local``: CPU threads llama.cpp uses (1 keeps a shared machine responsive).
-    threads: int = Field(default=1, ge=1)
-    #: ``local``: the context window in tokens, shared by concurrent requests.
-    context_tokens: int = Field(default=4096, ge=256)
+    #: ``local``: CPU threads llama.cpp uses (default 1: keeps a shared machine responsive).
+    threads: int | None = Field(default=None, ge=1)
+    #: ``local``: the context window in tokens, shared by concurrent requests (default 4096).
+    context_tokens: int | None = Field(default=None, ge=256)
 
     @field_validator("api_key_env")
     @classmethod

