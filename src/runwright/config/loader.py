@@ -127,7 +127,32 @@ def parse_config(text: str, *, path: Path, found_by: str = "--config") -> Loaded
         ordered = [line for *_, line in sorted(located)]
         raise ConfigError("\n".join(ordered), problems=ordered, path=name)
     assert config is not None
+    config = _anchor_model_files(config, path.parent)
     return LoadedConfig(config=config, path=path, found_by=found_by, _locator=locator)
+
+
+def _anchor_model_files(config: ProjectConfig, base: Path) -> ProjectConfig:
+    """Relative ``model_file``/``model_files`` paths made absolute from the config's directory.
+
+    Done once here so that every later reader (the local provider, cache keys) sees the
+    same file whatever the working directory.
+    """
+    providers = {}
+    for name, p in config.providers.items():
+        if p.model_file is None and not p.model_files:
+            providers[name] = p
+            continue
+        providers[name] = p.model_copy(
+            update={
+                "model_file": _anchor(base, p.model_file) if p.model_file else None,
+                "model_files": {k: _anchor(base, v) for k, v in p.model_files.items()},
+            }
+        )
+    return config.model_copy(update={"providers": providers})
+
+
+def _anchor(base: Path, name: str) -> str:
+    return str((base / Path(name).expanduser()).resolve())
 
 
 def _label(loc: tuple[str | int, ...]) -> str:

@@ -45,6 +45,9 @@ class _Strict(BaseModel):
 class ProviderConfig(_Strict):
     """``[providers.NAME]``: one LLM endpoint."""
 
+    # model_file & co. are config keys, not pydantic API: pydantic < 2.10 warns about
+    # the "model_" prefix unless its protected namespaces are cleared.
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
     type: ProviderType
     #: Where the API lives (``…/v1`` for OpenAI-compatible servers).
     base_url: str | None = None
@@ -71,6 +74,12 @@ class ProviderConfig(_Strict):
     concurrency: int | None = Field(default=None, ge=1)
     rpm: int | None = Field(default=None, ge=1)
     tpm: int | None = Field(default=None, ge=1)
+    #: ``local``: more GGUF files by model name (``local:NAME``), relative like model_file.
+    model_files: dict[str, str] = Field(default_factory=dict)
+    #: ``local``: CPU threads llama.cpp uses (default 1: keeps a shared machine responsive).
+    threads: int | None = Field(default=None, ge=1)
+    #: ``local``: the context window in tokens, shared by concurrent requests (default 4096).
+    context_tokens: int | None = Field(default=None, ge=256)
 
     @field_validator("api_key_env")
     @classmethod
@@ -100,8 +109,10 @@ class ProviderConfig(_Strict):
     def _needs(self) -> ProviderConfig:
         if self.type in ("openai", "anthropic") and not self.base_url:
             raise ValueError(f"a provider of type {self.type!r} needs base_url")
-        if self.type == "local" and not (self.model_file or self.model_package):
-            raise ValueError("a provider of type 'local' needs model_file or model_package")
+        if self.type == "local" and not (self.model_file or self.model_package or self.model_files):
+            raise ValueError(
+                "a provider of type 'local' needs model_file, model_files or model_package"
+            )
         return self
 
 

@@ -157,7 +157,9 @@ async def execute(
         params, key = start.params, start.key
         if key is not None and not rc.no_cache:
             if start.hit is not None:
-                return await _cached(rc, a, key, start.hit, worker_id=worker_id, finish=finish)
+                return await _cached(
+                    rc, a, key, start.hit, params, worker_id=worker_id, finish=finish
+                )
             events.append(attempt_event(a, EventType.CACHE_MISS, {"key": key}))
         if state is A.LEASED:
             events.append(attempt_event(a, EventType.STEP_STARTED, started_data(rc, a)))
@@ -362,6 +364,7 @@ async def _cached(
     a: AttemptRecord,
     key: str,
     entry: CacheEntry,
+    params: dict[str, Any],
     *,
     worker_id: str,
     finish: Finish,
@@ -373,6 +376,11 @@ async def _cached(
             {"key": key, "from_run": entry.run_id, "from_step": entry.step_id},
         )
     ]
+    replay = getattr(rc.plan.steps[a.step_id].kind, "replay", None)
+    if replay is not None:
+        # A hit must leave the workspace as the call did (an llm step's files:), even
+        # in another workspace; identical files are `nochange` writes.
+        await replay(_replay_context(rc, a, events), params, entry.value)
     if a.item == NO_ITEM:
         rc.remember(a.step_id, A.CACHED, entry.value)
     output_json = _dump(rc, entry.value)
@@ -380,6 +388,28 @@ async def _cached(
         lambda tx: rc.committer.succeed(
             tx, a, output_json, events, old=A.LEASED, new=A.CACHED, worker_id=worker_id
         )
+    )
+
+
+def _replay_context(rc: RunContext, a: AttemptRecord, events: list[Event]) -> StepContext:
+    def emit(type_: EventType, level: Level, data: dict[str, Any]) -> None:
+        events.append(attempt_event(a, type_, data, level))
+
+    assert rc.workspace is not None
+    return StepContext(
+        run_id=a.run_id,
+        step_id=a.step_id,
+        attempt=a.number,
+        item=a.item_or_none,
+        idempotency_key=_idempotency_key(a),
+        workspace=rc.workspace.bind(
+            lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw))
+        ),
+        pipeline_dir=rc.pipeline_dir,
+        env=rc.env,
+        config=rc.config,
+        _emit=emit,
+        redactor=rc.committer.redactor,
     )
 
 

@@ -19,6 +19,7 @@ from runwright.providers.base import Provider
 PROVIDER_TYPES: dict[str, str] = {
     "openai": "runwright.providers.openai:OpenAIProvider",
     "anthropic": "runwright.providers.anthropic:AnthropicProvider",
+    "local": "runwright.providers.local:LocalProvider",
 }
 
 
@@ -27,12 +28,14 @@ def build_provider(name: str, config: ProviderConfig, *, env: Mapping[str, str])
     spec = PROVIDER_TYPES.get(config.type)
     if spec is None:
         raise ConfigError(
-            f"provider '{name}' has type '{config.type}', which is not available yet; "
-            'for a local model meanwhile, run llama.cpp\'s server and use type = "openai" '
-            "with its base_url"
+            f"provider '{name}' has type '{config.type}', which is not available; "
+            f"use one of: {', '.join(sorted(PROVIDER_TYPES))}"
         )
     module, _, attr = spec.partition(":")
     cls: Any = getattr(importlib.import_module(module), attr)
+    if hasattr(cls, "from_config"):  # a type that needs more than an HTTP endpoint
+        built: Provider = cls.from_config(name=name, config=config, env=env)
+        return built
     provider: Provider = cls(
         name=name,
         base_url=config.base_url,

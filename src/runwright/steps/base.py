@@ -111,6 +111,10 @@ class StepKind(Protocol):
         A kind whose result depends on the project configuration (the ``llm`` kind: which
         endpoint a model name means) may also define ``config_version(params, *, config,
         **kwargs) -> str | None``; the engine folds its answer into the cache key.
+
+        A cached kind whose result includes workspace files may define ``async
+        replay(ctx, params, output)``: called on a cache hit to write them again from
+        the cached output (``nochange`` where they are already there).
         """
         ...
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from runwright.config import LoadedConfig
+from runwright.config.models import ProjectConfig
 from runwright.errors import FatalStepError
 from runwright.providers.base import NO_GUARD, CallGuard, CompletionRequest, Message, Role
 from runwright.steps.base import StepContext
@@ -26,7 +27,13 @@ _ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
 
 class LlmStep:
     """``uses: llm`` — ``with: {model, prompt | messages, system, temperature, max_tokens,
-    stop, seed, response_format: text|json, schema, json_retries}``."""
+    stop, seed, response_format: text|json, schema, json_retries, files}``.
+
+    ``model`` defaults to the alias ``default`` when runwright.toml has one, else to
+    ``local:smollm2`` (the local model: no key, no service). ``schema`` may also be a
+    ``.json`` file or a pydantic model (:mod:`runwright.steps.llm_schema`); ``files``
+    writes parts of the reply into the workspace (:mod:`runwright.steps.llm_files`).
+    """
 
     name: ClassVar[str] = "llm"
     version: ClassVar[str] = "1"
@@ -44,13 +51,20 @@ class LlmStep:
             "response_format",
             "schema",
             "json_retries",
+            "files",
         }
     )
-    requires: ClassVar[frozenset[str]] = frozenset({"model"})
+    requires: ClassVar[frozenset[str]] = frozenset()
 
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
-        """Everything the call depends on is in ``params`` or the configuration."""
-        return None
+        """The schema a file or a pydantic model gives; the rest is in ``params`` or config."""
+        source = params.get("schema")
+        if source is None or isinstance(source, Mapping):
+            return None  # inline: already part of params
+        from runwright.cachekey import canonical_json
+        from runwright.steps.llm_schema import resolve_schema
+
+        return canonical_json({"schema": resolve_schema(source, ctx_dir, where="with.schema")})
 
     def config_version(
         self, params: Mapping[str, Any], *, config: LoadedConfig | None, **kwargs: Any
@@ -63,10 +77,11 @@ class LlmStep:
         from runwright.cachekey import canonical_json
         from runwright.providers.resolve import resolve_candidates
 
-        model = params.get("model")
+        project = (config or LoadedConfig.empty()).config
+        model = model_ref(params, project)
         if not isinstance(model, str):
             return None  # run() reports the bad value
-        candidates = resolve_candidates(model, (config or LoadedConfig.empty()).config)
+        candidates = resolve_candidates(model, project)
         return canonical_json(
             [
                 {
@@ -81,15 +96,34 @@ class LlmStep:
             ]
         )
 
+    async def replay(
+        self, ctx: StepContext, params: Mapping[str, Any], output: Any, **kwargs: Any
+    ) -> None:
+        """A cache hit writes ``files:`` again from the cached reply (no model call)."""
+        from runwright.steps.llm_files import write_files
+
+        files = params.get("files")
+        if files is not None and isinstance(output, Mapping):
+            write_files(
+                files,
+                text=str(output.get("text") or ""),
+                value=output.get("json"),
+                workspace=ctx.workspace,
+                where=f"step '{ctx.step_id}'",
+            )
+
     async def run(self, ctx: StepContext, params: Mapping[str, Any]) -> dict[str, Any]:
         """Call the model; return ``{text, json, model, provider, usage, …}``."""
         from runwright.providers.router import Router
         from runwright.providers.structured import InvalidReply, check_schema, parse_reply
+        from runwright.steps.llm_files import check_files, write_files
+        from runwright.steps.llm_schema import resolve_schema
 
         where = f"step '{ctx.step_id}'"
         request = _request(where, params)
         retries = _int(where, params, "json_retries", DEFAULT_JSON_RETRIES, minimum=0) or 0
-        schema = params.get("schema")
+        schema = resolve_schema(params.get("schema"), ctx.pipeline_dir, where=where)
+        check_files(params.get("files"), where=where)
         if schema is not None:
             if request.response_format != "json":
                 raise FatalStepError(f"{where}: with.schema needs response_format: json")
@@ -102,7 +136,7 @@ class LlmStep:
             base_dir=loaded.path.parent if loaded.path else ctx.pipeline_dir,
             emit=ctx.emit,
         )
-        ref = str(params["model"])
+        ref = str(model_ref(params, loaded.config))
         router.candidates(ref)  # an unknown alias or provider fails before anything is sent
         request = _with(request, model=ref, schema=schema)
         # The budget's CallGuard wraps every call the router makes (runwright.costs);
@@ -137,7 +171,7 @@ class LlmStep:
                     request = _reask(request, reply.text, bad.problem)
         finally:
             await router.aclose()
-        return {
+        output: dict[str, Any] = {
             "text": reply.text,
             "json": value,
             "model": reply.model,
@@ -145,13 +179,32 @@ class LlmStep:
             "usage": usage,
             "finish_reason": reply.finish_reason,
             "latency_s": round(latency, 6),
-            # Unknown until the price table lands: never shown as $0.
-            "cost_usd": None,
+            # Unknown until the price table lands (never shown as $0); a local model is free.
+            "cost_usd": 0.0 if routed.candidate.config.type == "local" else None,
         }
+        files = params.get("files")
+        if files is not None:
+            output["files"] = write_files(
+                files, text=reply.text, value=value, workspace=ctx.workspace, where=where
+            )
+        return output
+
+
+def model_ref(params: Mapping[str, Any], config: ProjectConfig) -> Any:
+    """``with.model``; else the alias ``default`` if configured; else the local model."""
+    if "model" in params and params["model"] is not None:
+        return params["model"]
+    if "default" in config.models:
+        return "default"
+    from runwright.providers.local import DEFAULT_MODEL
+
+    return DEFAULT_MODEL
 
 
 def _request(where: str, params: Mapping[str, Any]) -> CompletionRequest:
     model = params.get("model")
+    if model is None:
+        model = "default"  # replaced by the resolved model before the call
     if not isinstance(model, str) or not model:
         raise FatalStepError(
             f"{where}: with.model must be 'provider:model' or a model alias from runwright.toml"
