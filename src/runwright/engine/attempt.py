@@ -10,6 +10,9 @@ from functools import partial
 from typing import Any
 
 from runwright.cachekey import cache_key
+from runwright.config import LoadedConfig
+from runwright.costs.guard import BudgetGuard, SpendIdentity
+from runwright.costs.policy import SpendPolicy
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.logwriter import LogWriter
@@ -199,6 +202,7 @@ async def execute(
             redactor=committer.redactor,
             _log=writer.write,
             _on_process=record_process,
+            guard=spend_guard(rc, a, store),
         )
         try:
             if step.timeout is not None:
@@ -238,6 +242,18 @@ async def execute(
         return await finish(
             _logged(logs, lambda tx: _fail(rc, tx, a, state, failure, events, worker_id))
         )
+
+
+def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> BudgetGuard:
+    """The one guard this attempt's spending calls go through (budgets of run and config)."""
+    pipeline = rc.plan.pipeline
+    policy = SpendPolicy.build(
+        config=(rc.config or LoadedConfig.empty()).config,
+        pipeline=pipeline.name,
+        run_usd=pipeline.budget.usd if pipeline.budget else None,
+    )
+    identity = SpendIdentity(a.run_id, a.step_id, a.item, a.number, a.id)
+    return BudgetGuard(store=store, identity=identity, policy=policy)
 
 
 def _logged(logs: list[LogChunk], write: Write) -> Write:

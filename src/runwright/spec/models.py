@@ -126,6 +126,12 @@ class StepSpec(_Model):
         return [v] if isinstance(v, str) else v
 
 
+class RunBudget(_Model):
+    """``budget: {usd: N}``: what one run may spend on model calls, in USD."""
+
+    usd: float = Field(gt=0, allow_inf_nan=False)
+
+
 class Pipeline(_Model):
     """A pipeline: inputs, defaults and steps."""
 
@@ -134,7 +140,7 @@ class Pipeline(_Model):
     version: str | int | None = None
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
-    budget: dict[str, float] | None = None
+    budget: RunBudget | None = None
     trust: str | None = None
     steps: tuple[StepSpec, ...] = Field(min_length=1)
 

@@ -16,6 +16,7 @@ from runwright.redaction import Redactor
 
 if TYPE_CHECKING:
     from runwright.config import LoadedConfig
+    from runwright.costs.guard import CallGuard
     from runwright.processes import ProcessGroup
     from runwright.workspace import Workspace
 
@@ -49,6 +50,9 @@ class StepContext:
     redactor: Redactor = field(default_factory=lambda: Redactor(()), repr=False)
     _log: Callable[[str, str], None] | None = field(default=None, repr=False)
     _on_process: Callable[[ProcessGroup], Awaitable[None]] | None = field(default=None, repr=False)
+    #: Every call that spends (a model, an agent) goes through this: it reserves against
+    #: the budgets before and settles the cost after (``None`` only outside the engine).
+    guard: CallGuard | None = field(default=None, repr=False)
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""

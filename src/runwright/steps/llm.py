@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 from runwright.config import LoadedConfig
 from runwright.errors import FatalStepError
 from runwright.events import EventType
-from runwright.providers.base import CompletionRequest, CompletionResponse, Message, Role
+from runwright.providers.base import (
+    CompletionRequest,
+    CompletionResponse,
+    Message,
+    Provider,
+    Role,
+)
 from runwright.steps.base import StepContext
 
 #: Re-asks after an invalid structured reply, unless ``with.json_retries`` says otherwise.
@@ -95,11 +101,14 @@ class LlmStep:
         request = _with(request, model=target.model, schema=schema)
         usage = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0}
         latency = 0.0
+        # Summed over re-asks; one unknown price makes the total unknown (never $0).
+        cost: float | None = 0.0
         value: Any = None
         try:
             for turn in range(retries + 1 if request.response_format == "json" else 1):
                 ctx.emit(EventType.LLM_REQUEST, _request_event(target.provider, request, turn))
-                reply = await provider.complete(request)
+                reply = await _spend(ctx, target.provider, provider, request)
+                cost = None if cost is None or reply.cost_usd is None else cost + reply.cost_usd
                 ctx.emit(EventType.LLM_RESPONSE, _response_event(target.provider, reply, turn))
                 latency += reply.latency_s
                 for k in usage:
@@ -129,9 +138,21 @@ class LlmStep:
             "usage": usage,
             "finish_reason": reply.finish_reason,
             "latency_s": round(latency, 6),
-            # Unknown until the price table lands: never shown as $0.
-            "cost_usd": None,
+            "cost_usd": cost,
         }
+
+
+async def _spend(
+    ctx: StepContext, provider_name: str, provider: Provider, request: CompletionRequest
+) -> CompletionResponse:
+    """One provider call, through the attempt's cost guard (reserve, call, settle)."""
+    if ctx.guard is None:  # outside the engine: nothing to charge, the cost stays unknown
+        return await provider.complete(request)
+    from runwright.costs.guard import Target
+
+    return await ctx.guard(
+        Target(provider_name, request.model), request, lambda: provider.complete(request)
+    )
 
 
 def _request(where: str, params: Mapping[str, Any]) -> CompletionRequest:
@@ -252,6 +273,7 @@ def _response_event(provider: str, reply: CompletionResponse, turn: int) -> dict
         "model": reply.model,
         **reply.usage.to_json(),
         "latency_s": round(reply.latency_s, 6),
+        "cost_usd": reply.cost_usd,
         "finish_reason": reply.finish_reason,
         "reask": turn,
     }

@@ -24,6 +24,7 @@ from runwright.store.sql import (
     attempt_from_row,
     marks,
 )
+from runwright.store.sql_costs import CostWrites
 from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_processes import ProcessWrites
@@ -32,7 +33,7 @@ from runwright.store.sql_schedules import ScheduleWrites
 A = AttemptState
 
 
-class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites):
+class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, CostWrites):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
     __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")
@@ -211,6 +212,9 @@ class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites):
                 f"attempt {attempt_id} is no longer {old} (or not held by {worker_id}); "
                 f"refusing {old} -> {new}"
             )
+        if new is A.ABANDONED:
+            # Its process died, maybe mid-call: what it reserved is charged, never leaked.
+            await self.settle_lost([attempt_id])
 
     async def supersede(self, attempt_ids: Collection[int]) -> None:
         if attempt_ids:
@@ -333,6 +337,7 @@ class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites):
                 (now, now, limit),
             )
         ]
+        await self.settle_lost([a.id for a in expired])
         await self.reopen([a.id for a in expired], "lease_expired")
         return expired
 
