@@ -27,7 +27,7 @@ CREATE INDEX reservations_day ON reservations (day);
 CREATE INDEX reservations_attempt ON reservations (attempt_id, state);
 
 CREATE TABLE costs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
     pipeline TEXT NOT NULL,
     step_id TEXT NOT NULL,
