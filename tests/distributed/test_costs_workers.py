@@ -56,4 +56,3 @@ def test_eight_calls_on_two_workers_under_a_budget_that_fits_three(
         assert 1 <= len(costs) < 8 and len(server.requests) == len(costs)
         assert not [r for r in reservations if r.state == "held"]
         assert "denied" in {r.state for r in reservations}
-

@@ -170,9 +170,10 @@ async def test_a_cache_hit_costs_nothing_and_reserves_nothing(
 ) -> None:
     settings = configure(tmp_path, server, PRICED)
     path = write("p.yaml", ONE)
-    first, _, _ = await start(settings, path)
-    second, outputs, costs = await start(settings, path)
+    first, _, first_costs = await start(settings, path)
+    second, _, costs = await start(settings, path)
     assert second.status is RunStatus.SUCCEEDED and len(server.requests) == 1
+    assert len(first_costs) == 1 and first_costs[0].run_id == first.run_id
     assert costs == []
     async with Session(settings) as s:
         assert await s.store.reservations(run_id=second.run_id) == []

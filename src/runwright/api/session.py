@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from runwright.api.costs import CostReport, cost_report, step_costs
 from runwright.api.logs import read_logs
 from runwright.api.outputs import output_rows, output_summaries, step_output
 from runwright.api.results import RunDetails, RunResult, summarise
@@ -336,13 +337,20 @@ class Session:
         tracebacks = {
             s.step_id for s in await self.store.log_streams(run.id) if s.stream == "traceback"
         }
+        by_step, total = await step_costs(self.store, run.id)
         return summarise(
             run,
             attempts,
             order,
             outputs=await output_summaries(self.store, run.id),
             tracebacks=tracebacks,
+            costs=by_step,
+            total_cost=total,
         )
+
+    async def costs(self, *, run_id: str | None = None, by: str = "step") -> CostReport:
+        """What was spent (by one run, or by all), grouped by step, model, provider or day."""
+        return await cost_report(self.store, run_id=run_id, by=by)
 
     async def output(self, run_id: str, step_id: str, *, item: int | None = None) -> Any:
         """A step's committed output, blobs resolved (see :func:`api.outputs.step_output`)."""

@@ -139,6 +139,7 @@ def _register() -> None:
     from runwright.cli import (  # noqa: F401 - registers commands
         cmd_author,
         cmd_config,
+        cmd_costs,
         cmd_logs,
         cmd_output,
         cmd_read,

@@ -71,7 +71,11 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
         out.print(f"[red]error:[/] {escape(r.error)}")
     if r.inputs:
         out.print(f"inputs: {escape(json.dumps(r.inputs))}")
-    table = Table("step", "state", "attempts", "items", "took", "output / error", box=None)
+    from runwright.api.costs import money
+
+    if details.cost is not None:
+        out.print(f"cost: {money(details.cost.usd, details.cost.unknown)}")
+    table = Table("step", "state", "attempts", "items", "took", "cost", "output / error", box=None)
     for s in details.steps:
         items = f"{s.items_done}/{s.items}" if s.items else ""
         if s.items_cached:
@@ -82,6 +86,7 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
             str(s.attempts),
             items,
             duration(s.started_at, s.finished_at) if s.started_at else "",
+            money(s.cost.usd, s.cost.unknown) if s.cost else "",
             escape((s.error or "")[:80]) if s.error else escape(s.output or ""),
         )
     out.print(table)
