@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from runwright.api.costs import GROUPINGS, CostReport, money
 from runwright.cli.app import G, app, escape, run_async
 from runwright.cli.output import emit_json, out
+
+if TYPE_CHECKING:
+    from runwright.api.costs import CostReport
 
 
 @app.command()
 def costs(
     run: Annotated[str | None, typer.Option("--run", "-r", help="Only this run.")] = None,
     by: Annotated[
-        str, typer.Option("--by", help=f"Group by {', '.join(GROUPINGS)} (default step).")
+        str, typer.Option("--by", help="Group by step, model, provider, day or run.")
     ] = "step",
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show what model calls cost (an unknown price is shown as unknown, never $0)."""
     from runwright import api
+    from runwright.api.costs import money
 
     async def go() -> CostReport:
         async with api.Session(G.settings()) as session:

@@ -75,7 +75,9 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
 
     if details.cost is not None:
         out.print(f"cost: {money(details.cost.usd, details.cost.unknown)}")
-    table = Table("step", "state", "attempts", "items", "took", "cost", "output / error", box=None)
+    priced = details.cost is not None  # the cost column only for runs that called a model
+    columns = ["step", "state", "attempts", "items", "took", *(["cost"] if priced else [])]
+    table = Table(*columns, "output / error", box=None)
     for s in details.steps:
         items = f"{s.items_done}/{s.items}" if s.items else ""
         if s.items_cached:
@@ -86,7 +88,7 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
             str(s.attempts),
             items,
             duration(s.started_at, s.finished_at) if s.started_at else "",
-            money(s.cost.usd, s.cost.unknown) if s.cost else "",
+            *([money(s.cost.usd, s.cost.unknown) if s.cost else ""] if priced else []),
             escape((s.error or "")[:80]) if s.error else escape(s.output or ""),
         )
     out.print(table)

@@ -7,12 +7,9 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runwright.cachekey import cache_key
-from runwright.config import LoadedConfig
-from runwright.costs.guard import BudgetGuard, SpendIdentity
-from runwright.costs.policy import SpendPolicy
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.logwriter import LogWriter
@@ -34,6 +31,9 @@ from runwright.steps.base import StepContext, StepKind, WaitForApproval
 from runwright.store.base import Store, Transaction
 from runwright.store.records import NO_ITEM, AttemptRecord, CacheEntry, LogChunk, NewAttempt
 from runwright.workspace import FileWrite
+
+if TYPE_CHECKING:
+    from runwright.costs.guard import CallGuard
 
 A = AttemptState
 #: Runs ``write(tx)`` in one transaction that also claims follow-up work.
@@ -244,8 +244,13 @@ async def execute(
         )
 
 
-def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> BudgetGuard:
+def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> CallGuard:
     """The one guard this attempt's spending calls go through (budgets of run and config)."""
+    # Imported here: the price table and config models stay off the CLI's start-up path.
+    from runwright.config import LoadedConfig
+    from runwright.costs.guard import BudgetGuard, SpendIdentity
+    from runwright.costs.policy import SpendPolicy
+
     pipeline = rc.plan.pipeline
     policy = SpendPolicy.build(
         config=(rc.config or LoadedConfig.empty()).config,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runwright.events import Event
 from runwright.states import AttemptState, RunStatus
@@ -28,14 +28,16 @@ from runwright.store.records import (
     ScheduleRecord,
     WorkerRecord,
 )
-from runwright.store.records_costs import (
-    BudgetLimit,
-    CostEntry,
-    CostRecord,
-    Hold,
-    Refusal,
-    ReservationRecord,
-)
+
+if TYPE_CHECKING:
+    from runwright.store.records_costs import (
+        BudgetLimit,
+        CostEntry,
+        CostRecord,
+        Hold,
+        Refusal,
+        ReservationRecord,
+    )
 
 
 class Transaction(Protocol):
