@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from storetools import A, claim, seed
+from storetools import A, claim, raw, seed
 
 from runwright.store import open_store
 from runwright.store.records import NO_ITEM
@@ -147,3 +147,25 @@ async def test_concurrent_holds_from_separate_connections_never_pass_the_budget(
     assert sum(1 for r in results if r is None) == 3
     held = [r for r in await store.reservations() if r.state == "held"]
     assert len(held) == 3 and sum(r.usd or 0 for r in held) <= 1.0
+
+
+async def test_a_budget_set_after_spending_counts_what_was_spent_before(store: SqlStore) -> None:
+    # Spent with no budget at all: no scope row yet.
+    first, second = hold(0.4), hold(0.3, run_id="r2")
+    assert await reserve(store, first) is None
+    assert await reserve(store, second) is None
+    async with store.transaction() as tx:
+        await tx.settle(first, CostEntry(1, 1, 0, 0.25, 1))
+        await tx.release_hold(second.id, "the call failed")
+    total = BudgetLimit("total", 1.0, "total")
+    # The new total budget starts from the ledger: 0.25 spent, so 0.8 does not fit.
+    refusal = await reserve(store, hold(0.8, run_id="r3"), total)
+    assert refusal is not None and refusal.spent == pytest.approx(0.25)  # type: ignore[attr-defined]
+    # ... and is kept up to date by every later change, not summed again.
+    third = hold(0.7, run_id="r4")
+    assert await reserve(store, third, total) is None
+    async with store.transaction() as tx:
+        await tx.settle(third, CostEntry(1, 1, 0, 0.05, 1))
+    spent = await raw(store, "SELECT usd FROM budget_scopes WHERE scope='total'")
+    ledger = sum(r.usd or 0 for r in await store.reservations() if r.state != "denied")
+    assert spent[0][0] == pytest.approx(ledger) == pytest.approx(0.30)

@@ -38,24 +38,32 @@ RESERVATION_COLUMNS = (
 )
 
 
-def _scope_key(limit: BudgetLimit, hold: Hold) -> str:
+def _scope_key(scope: str, run_id: str, pipeline: str, day: str) -> str:
     return {
-        "run": f"run:{hold.run_id}",
-        "pipeline_day": f"pipeline:{hold.pipeline}:{hold.day}",
-        "pipeline": f"pipeline:{hold.pipeline}",
-        "day": f"day:{hold.day}",
+        "run": f"run:{run_id}",
+        "pipeline_day": f"pipeline:{pipeline}:{day}",
+        "pipeline": f"pipeline:{pipeline}",
+        "day": f"day:{day}",
         "total": "total",
-    }[limit.scope]
+    }[scope]
 
 
-def _scope_filter(limit: BudgetLimit, hold: Hold) -> tuple[str, tuple[Any, ...]]:
+def _scope_filter(scope: str, hold: Hold) -> tuple[str, tuple[Any, ...]]:
     return {
         "run": ("run_id=?", (hold.run_id,)),
         "pipeline_day": ("pipeline=? AND day=?", (hold.pipeline, hold.day)),
         "pipeline": ("pipeline=?", (hold.pipeline,)),
         "day": ("day=?", (hold.day,)),
         "total": ("1=1", ()),
-    }[limit.scope]
+    }[scope]
+
+
+def _all_keys(run_id: str, pipeline: str, day: str) -> list[str]:
+    """Every scope a reservation counts in (rows exist only for scopes some budget uses)."""
+    return [_scope_key(s, run_id, pipeline, day) for s in _SCOPES]
+
+
+_SCOPES = ("run", "pipeline_day", "pipeline", "day", "total")
 
 
 def cost_from_row(r: Row) -> CostRecord:
@@ -101,6 +109,44 @@ class CostWrites:
     _c: Cursor
     _d: Dialect
 
+    async def _add(self, keys: Sequence[str], delta: float) -> None:
+        # Keeps budget_scopes equal to the sum of its reservations' usd (held, settled, lost).
+        if delta:
+            await self._c.count(
+                f"UPDATE budget_scopes SET usd = usd + ? WHERE scope IN ({marks(keys)})",
+                (delta, *keys),
+            )
+
+    async def _lock_scopes(self, hold: Hold, limits: Sequence[BudgetLimit]) -> dict[str, float]:
+        """Lock (creating them from the ledger if new) the scope rows ``limits`` check."""
+        scopes = {
+            _scope_key(lim.scope, hold.run_id, hold.pipeline, hold.day): lim.scope for lim in limits
+        }
+        keys = sorted(scopes)  # every transaction locks in the same order: no deadlock
+        if not keys:
+            return {}
+        known = {
+            str(r[0])
+            for r in await self._c.rows(
+                f"SELECT scope FROM budget_scopes WHERE scope IN ({marks(keys)})", keys
+            )
+        }
+        for key in (k for k in keys if k not in known):
+            # A scope's first budget: its sum so far, from the ledger, once.
+            where, args = _scope_filter(scopes[key], hold)
+            await self._c.count(
+                "INSERT INTO budget_scopes (scope, usd) SELECT ?, COALESCE(SUM(usd), 0)"
+                f" FROM reservations WHERE {where} AND state IN ({_SPENDING})"
+                " ON CONFLICT DO NOTHING",
+                (key, *args, *SPENDING_STATES),
+            )
+        rows = await self._c.rows(
+            f"SELECT scope, usd FROM budget_scopes WHERE scope IN ({marks(keys)}) ORDER BY scope"
+            f"{self._d.lock_row}",
+            keys,
+        )
+        return {str(r[0]): float(r[1]) for r in rows}
+
     async def reserve(self, hold: Hold, limits: Sequence[BudgetLimit]) -> Refusal | None:
         """Hold ``hold.usd`` if it fits every limit; otherwise record the refusal and return it.
 
@@ -114,28 +160,12 @@ class CostWrites:
         )
         if stopped:
             return Refusal(None, 0.0, hold.usd, stopped=str(stopped[0][0]))
-        keys = sorted({_scope_key(lim, hold) for lim in limits})
-        for key in keys:  # sorted: every transaction locks in the same order (no deadlock)
-            await self._c.count(
-                "INSERT INTO budget_locks (scope) VALUES (?) ON CONFLICT DO NOTHING", (key,)
-            )
-        if keys:
-            await self._c.rows(
-                f"SELECT scope FROM budget_locks WHERE scope IN ({marks(keys)}) ORDER BY scope"
-                f"{self._d.lock_row}",
-                keys,
-            )
+        spent = await self._lock_scopes(hold, limits)
         refusal: Refusal | None = None
         for limit in sorted(limits, key=lambda lim: lim.usd):
-            where, args = _scope_filter(limit, hold)
-            rows = await self._c.rows(
-                f"SELECT COALESCE(SUM(usd), 0) FROM reservations WHERE {where}"
-                f" AND state IN ({_SPENDING})",
-                (*args, *SPENDING_STATES),
-            )
-            spent = float(rows[0][0] or 0)
-            if spent + hold.usd > limit.usd + _EPSILON:
-                refusal = Refusal(limit, spent, hold.usd)
+            used = spent[_scope_key(limit.scope, hold.run_id, hold.pipeline, hold.day)]
+            if used + hold.usd > limit.usd + _EPSILON:
+                refusal = Refusal(limit, used, hold.usd)
                 break
         reason = None
         if refusal is not None:
@@ -144,7 +174,6 @@ class CostWrites:
                 f"{refusal.limit.source} (${refusal.limit.usd:g}) has ${refusal.spent:.6g} "
                 f"spent or reserved; this call may cost up to ${hold.usd:.6g}"
             )
-            refusal = Refusal(refusal.limit, refusal.spent, hold.usd, stopped=None)
         await self._c.count(
             "INSERT INTO reservations (id, run_id, pipeline, day, attempt_id, step_id, item,"
             " provider, model, usd, reserved_usd, state, reason, created_at)"
@@ -166,17 +195,22 @@ class CostWrites:
                 hold.ts,
             ),
         )
+        if refusal is None:
+            await self._add(_all_keys(hold.run_id, hold.pipeline, hold.day), hold.usd)
         return refusal
 
     async def settle(self, hold: Hold, cost: CostEntry) -> None:
         """Charge a held reservation its actual cost and write the call's ledger row."""
         now = time.time()
-        await self._c.count(
+        changed = await self._c.count(
             # 'lost': its lease expired while the call went on; the reply came after all.
             "UPDATE reservations SET state='settled', usd=?, settled_at=? WHERE id=?"
             " AND state IN ('held','lost')",
             (cost.usd, now, hold.id),
         )
+        if changed:
+            keys = _all_keys(hold.run_id, hold.pipeline, hold.day)
+            await self._add(keys, (cost.usd or 0.0) - hold.usd)
         await self._c.count(
             "INSERT INTO costs (run_id, pipeline, step_id, item, attempt, provider, model,"
             " input_tokens, output_tokens, cached_tokens, usd, reservation_id, day, ts)"
@@ -201,18 +235,21 @@ class CostWrites:
 
     async def release_hold(self, reservation_id: str, reason: str) -> None:
         """Give a held reservation back (the call failed without a reply to charge)."""
-        await self._c.count(
+        rows = await self._c.rows(
             "UPDATE reservations SET state='released', usd=0, reason=?, settled_at=?"
-            " WHERE id=? AND state='held'",
+            " WHERE id=? AND state='held' RETURNING run_id, pipeline, day, reserved_usd",
             (reason, time.time(), reservation_id),
         )
+        for r in rows:
+            await self._add(_all_keys(r[0], r[1], r[2]), -float(r[3]))
 
     async def settle_lost(self, attempt_ids: Collection[int]) -> int:
         """Charge the held reservations of abandoned attempts at their worst case.
 
         Their process died during the call, so its reply (and real cost) is lost while
         the provider may well have billed it: the reservation is kept as spent (state
-        ``lost``), never leaked as held and never silently forgotten.
+        ``lost``; the scopes' sums do not change), never leaked as held and never
+        silently forgotten.
         """
         if not attempt_ids:
             return 0

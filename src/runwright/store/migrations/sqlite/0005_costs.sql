@@ -1,8 +1,10 @@
 -- runwright schema v5: the cost ledger and budget reservations.
 -- A reservation holds a call's worst-case cost before the call and its actual cost after
 -- (NULL when the price is unknown); budgets sum held and settled reservations of a scope.
--- budget_locks has one row per budget scope, locked by every reservation that scope bounds
--- (PostgreSQL FOR UPDATE; SQLite's single writer), so concurrent reservations take turns.
+-- budget_scopes has one row per budget scope in use (run:ID, pipeline:NAME:DAY, pipeline:NAME,
+-- day:DAY, total) with what it has spent or holds; a reservation locks the rows of the scopes it
+-- is checked against (PostgreSQL FOR UPDATE; SQLite's single writer), so reservations take turns
+-- and a check reads one row per budget, however long the ledger grows.
 
 CREATE TABLE reservations (
     id TEXT PRIMARY KEY,
@@ -46,6 +48,7 @@ CREATE TABLE costs (
 CREATE INDEX costs_run ON costs (run_id, id);
 CREATE INDEX costs_day ON costs (day);
 
-CREATE TABLE budget_locks (
-    scope TEXT PRIMARY KEY
+CREATE TABLE budget_scopes (
+    scope TEXT PRIMARY KEY,
+    usd REAL NOT NULL DEFAULT 0
 );
