@@ -4,7 +4,13 @@ A reservation is checked against every budget that bounds it in one
 transaction holding the row of each budget scope in ``budget_locks``
 (``FOR UPDATE`` on PostgreSQL; SQLite has one writer anyway), so reservations
 made at once by concurrent steps or by several workers take turns and can
-never pass a budget together.
+never pass a budget together. Each scope row keeps the running sum of its
+reservations, so a check reads one row per budget however long the ledger is.
+
+A scope's row is created (from the ledger's sum) by the first reservation a
+budget on it checks. On PostgreSQL, a reservation committed by another
+transaction in that same instant may be missed by the sum; it is the one
+moment a new budget can be short of a call's worth.
 """
 
 from __future__ import annotations
@@ -112,6 +118,12 @@ class CostWrites:
     async def _add(self, keys: Sequence[str], delta: float) -> None:
         # Keeps budget_scopes equal to the sum of its reservations' usd (held, settled, lost).
         if delta:
+            if self._d.lock_row:  # rows locked in one order everywhere: no deadlock
+                await self._c.rows(
+                    f"SELECT scope FROM budget_scopes WHERE scope IN ({marks(keys)})"
+                    f" ORDER BY scope{self._d.lock_row}",
+                    keys,
+                )
             await self._c.count(
                 f"UPDATE budget_scopes SET usd = usd + ? WHERE scope IN ({marks(keys)})",
                 (delta, *keys),
@@ -140,10 +152,13 @@ class CostWrites:
                 " ON CONFLICT DO NOTHING",
                 (key, *args, *SPENDING_STATES),
             )
+        # Every scope the hold will count in is locked now, in order (see _add), though
+        # only those of ``limits`` are checked.
+        every = sorted({*keys, *_all_keys(hold.run_id, hold.pipeline, hold.day)})
         rows = await self._c.rows(
-            f"SELECT scope, usd FROM budget_scopes WHERE scope IN ({marks(keys)}) ORDER BY scope"
+            f"SELECT scope, usd FROM budget_scopes WHERE scope IN ({marks(every)}) ORDER BY scope"
             f"{self._d.lock_row}",
-            keys,
+            every,
         )
         return {str(r[0]): float(r[1]) for r in rows}
 
