@@ -19,6 +19,9 @@ docstring is the default message, and each message says what to do next.
     ├── StepError                 a step failed (classified for retries)
     │   ├── StepTimeout           a step exceeded its timeout
     │   └── FatalStepError        a failure that retrying cannot fix
+    │       └── BudgetError       a spending call refused by the cost rules (never retried)
+    │           ├── BudgetExceeded    the call's worst-case cost does not fit a budget
+    │           └── UnknownPriceError no price is known and budgets.unknown_price = "error"
     ├── CacheKeyError             a cache key cannot be computed from a step's inputs
     ├── WorkspaceError            a file write outside the workspace or that failed
     ├── RegistryError             an unknown or duplicate component
@@ -132,6 +135,21 @@ class FatalStepError(StepError):
     """The step failed in a way retrying cannot fix."""
 
     retryable = False
+
+
+class BudgetError(FatalStepError):
+    """A spending call was refused by the cost rules; it was not made."""
+
+    #: The error class the retry policy sees (``retryable``, ``fatal``, ``budget``…).
+    category = "budget"
+
+
+class BudgetExceeded(BudgetError):
+    """The call's worst-case cost does not fit a budget; raise the budget and resume the run."""
+
+
+class UnknownPriceError(BudgetError):
+    """The model's price is unknown; add it under [prices] in runwright.toml."""
 
 
 class CacheKeyError(RunwrightError):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runwright.states import AttemptState, RunStatus
 from runwright.store.records import AttemptRecord, RunRecord
+
+if TYPE_CHECKING:
+    from runwright.api.costs import CostLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class StepSummary:
     output: str | None = None
     #: Whether an attempt left a traceback in the logs (`runwright logs RUN STEP`).
     traceback: bool = False
+    #: The step's model calls and their cost (None: it made none).
+    cost: CostLine | None = None
 
     @property
     def cached(self) -> bool:
@@ -68,6 +74,8 @@ class StepSummary:
             "error": self.error,
             "traceback": self.traceback,
             "output_summary": self.output,
+            "cost_usd": None if self.cost is None else self.cost.to_json()["cost_usd"],
+            "cost": None if self.cost is None else self.cost.to_json(),
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
@@ -79,11 +87,15 @@ class RunDetails:
     steps: list[StepSummary]
     attempts: list[AttemptRecord]
     counts: dict[str, int]
+    #: Every model call of the run and their cost (None: it made none).
+    cost: CostLine | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.run.to_json(),
             "counts": self.counts,
+            "cost_usd": None if self.cost is None else self.cost.to_json()["cost_usd"],
+            "cost": None if self.cost is None else self.cost.to_json(),
             "steps": [s.to_json() for s in self.steps],
             "attempts": [a.to_json() for a in self.attempts],
         }
@@ -96,9 +108,12 @@ def summarise(
     *,
     outputs: dict[str, str] | None = None,
     tracebacks: set[str] | frozenset[str] = frozenset(),
+    costs: Mapping[str, CostLine] | None = None,
+    total_cost: CostLine | None = None,
 ) -> RunDetails:
     """Fold attempts into one line per step (in spec order)."""
     outputs = outputs or {}
+    costs = costs or {}
     by_step: dict[str, list[AttemptRecord]] = {}
     for a in attempts:
         by_step.setdefault(a.step_id, []).append(a)
@@ -121,7 +136,8 @@ def summarise(
                 sum(1 for a in items if a.state is AttemptState.CACHED),
                 outputs.get(step_id),
                 step_id in tracebacks,
+                costs.get(step_id),
             )
         )
     counts = Counter(s.state for s in steps)
-    return RunDetails(run, steps, attempts, dict(counts))
+    return RunDetails(run, steps, attempts, dict(counts), total_cost)

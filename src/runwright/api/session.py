@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import nullcontext
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runwright.api.logs import read_logs
 from runwright.api.outputs import output_rows, output_summaries, step_output
@@ -36,6 +36,9 @@ from runwright.states import RunStatus
 from runwright.store import open_store
 from runwright.store.base import Store, Transaction
 from runwright.store.records import CacheStats, LogChunk, RunRecord
+
+if TYPE_CHECKING:
+    from runwright.api.costs import CostReport
 
 Notify = Callable[[str], None]
 
@@ -352,13 +355,24 @@ class Session:
         tracebacks = {
             s.step_id for s in await self.store.log_streams(run.id) if s.stream == "traceback"
         }
+        from runwright.api.costs import step_costs
+
+        by_step, total = await step_costs(self.store, run.id)
         return summarise(
             run,
             attempts,
             order,
             outputs=await output_summaries(self.store, run.id),
             tracebacks=tracebacks,
+            costs=by_step,
+            total_cost=total,
         )
+
+    async def costs(self, *, run_id: str | None = None, by: str = "step") -> CostReport:
+        """What was spent (by one run, or by all), grouped by step, model, provider or day."""
+        from runwright.api.costs import cost_report
+
+        return await cost_report(self.store, run_id=run_id, by=by)
 
     async def output(self, run_id: str, step_id: str, *, item: int | None = None) -> Any:
         """A step's committed output, blobs resolved (see :func:`api.outputs.step_output`)."""

@@ -225,6 +225,7 @@ def _register() -> None:
     from runwright.cli import (  # noqa: F401 - registers commands
         cmd_author,
         cmd_config,
+        cmd_costs,
         cmd_explain,
         cmd_logs,
         cmd_output,

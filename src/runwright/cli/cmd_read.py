@@ -76,9 +76,13 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
         out.print(markup("[red]error:[/] {}", r.error))
     if r.inputs:
         out.print(f"inputs: {json.dumps(r.inputs)}")
-    grid = table(
-        "step", "state", "attempts", "items", "took", "output / error", wrap={"output / error"}
-    )
+    from runwright.api.costs import money
+
+    if details.cost is not None:
+        out.print(f"cost: {money(details.cost.usd, details.cost.unknown)}")
+    priced = details.cost is not None  # the cost column only for runs that called a model
+    columns = ["step", "state", "attempts", "items", "took", *(["cost"] if priced else [])]
+    grid = table(*columns, "output / error", wrap={"output / error"})
     for s in details.steps:
         items = f"{s.items_done}/{s.items}" if s.items else ""
         if s.items_cached:
@@ -92,6 +96,7 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
             str(s.attempts),
             items,
             duration(s.started_at, s.finished_at) if s.started_at else "",
+            *([money(s.cost.usd, s.cost.unknown) if s.cost else ""] if priced else []),
             # The whole error is in --json and `tail`; here its first words, marked as cut.
             shorten(s.error, ERROR_WIDTH) if s.error else shorten(s.output or "", ERROR_WIDTH),
         )

@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runwright.cachekey import cache_key
 from runwright.engine.commit import attempt_event
@@ -31,6 +31,9 @@ from runwright.steps.base import StepContext, StepKind, WaitForApproval
 from runwright.store.base import Store, Transaction
 from runwright.store.records import NO_ITEM, AttemptRecord, CacheEntry, LogChunk, NewAttempt
 from runwright.workspace import FileWrite
+
+if TYPE_CHECKING:
+    from runwright.costs.guard import CallGuard
 
 A = AttemptState
 #: Runs ``write(tx)`` in one transaction that also claims follow-up work.
@@ -203,6 +206,7 @@ async def execute(
             _log=writer.write,
             _on_process=record_process,
             store=store,
+            guard=spend_guard(rc, a, store),
         )
         try:
             if step.timeout is not None:
@@ -242,6 +246,23 @@ async def execute(
         return await finish(
             _logged(logs, lambda tx: _fail(rc, tx, a, state, failure, events, worker_id))
         )
+
+
+def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> CallGuard:
+    """The one guard this attempt's spending calls go through (budgets of run and config)."""
+    # Imported here: the price table and config models stay off the CLI's start-up path.
+    from runwright.config import LoadedConfig
+    from runwright.costs.guard import BudgetGuard, SpendIdentity
+    from runwright.costs.policy import SpendPolicy
+
+    pipeline = rc.plan.pipeline
+    policy = SpendPolicy.build(
+        config=(rc.config or LoadedConfig.empty()).config,
+        pipeline=pipeline.name,
+        run_usd=pipeline.budget.usd if pipeline.budget else None,
+    )
+    identity = SpendIdentity(a.run_id, a.step_id, a.item, a.number, a.id)
+    return BudgetGuard(store=store, identity=identity, policy=policy)
 
 
 def _logged(logs: list[LogChunk], write: Write) -> Write:

@@ -93,6 +93,9 @@ async def reconcile(
             report["failed" if a.state is A.FAILED else "cancelled"].append(label)
             reopened.append(a)
     await reopen(tx, reopened, reason="resumed")
+    # A budget stop ends with the run: resumed, its calls are checked against the budgets
+    # as they are now (raised, or not).
+    await tx.clear_budget_stop(run.id)
     states: dict[str, AttemptState] = {a.step_id: a.state for a in current if a.item == NO_ITEM}
     states.update({a.step_id: A.READY for a in reopened if a.item == NO_ITEM})
     await _reopen_skipped(tx, run.id, plan, current, states, report)

@@ -78,6 +78,8 @@ class CompletionResponse:
     latency_s: float
     #: Provider-specific extras worth keeping (ids); never the request or the key.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: USD the call cost, set by the cost guard (None: unknown price, or not priced).
+    cost_usd: float | None = None
 
 
 @runtime_checkable

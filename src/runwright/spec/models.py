@@ -138,6 +138,12 @@ class StepSpec(_Model):
         return [v] if isinstance(v, str) else v
 
 
+class RunBudget(_Model):
+    """``budget: {usd: N}``: what one run may spend on model calls, in USD."""
+
+    usd: float = Field(gt=0, allow_inf_nan=False)
+
+
 class Pipeline(_Model):
     """A pipeline: inputs, defaults and steps."""
 
@@ -146,6 +152,7 @@ class Pipeline(_Model):
     version: str | int | None = None
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
+    budget: RunBudget | None = None
     steps: tuple[StepSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

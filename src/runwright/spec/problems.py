@@ -221,7 +221,6 @@ def _message(errors: list[ErrorDetails], at: FieldPath) -> str:
 #: a word of why, so nobody believes a spending cap or a trust level protects them.
 NOT_SUPPORTED_YET = {
     "trust": "trust levels are not enforced in this version",
-    "budget": "budgets are not enforced in this version (no step kind spends money yet)",
 }
 
 

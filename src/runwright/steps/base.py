@@ -16,6 +16,7 @@ from runwright.redaction import Redactor
 
 if TYPE_CHECKING:
     from runwright.config import LoadedConfig
+    from runwright.costs.guard import CallGuard
     from runwright.processes import ProcessGroup
     from runwright.store.base import Store
     from runwright.workspace import Workspace
@@ -53,6 +54,9 @@ class StepContext:
     #: The run's database, for state every worker must share (provider circuit breakers
     #: and rate windows); ``None`` outside the engine, where such state is per process.
     store: Store | None = field(default=None, repr=False)
+    #: Every call that spends (a model, an agent) goes through this: it reserves against
+    #: the budgets before and settles the cost after (``None`` only outside the engine).
+    guard: CallGuard | None = field(default=None, repr=False)
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""

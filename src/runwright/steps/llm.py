@@ -139,16 +139,19 @@ class LlmStep:
         ref = str(model_ref(params, loaded.config))
         router.candidates(ref)  # an unknown alias or provider fails before anything is sent
         request = _with(request, model=ref, schema=schema)
-        # The budget's CallGuard wraps every call the router makes (runwright.costs);
-        # until it is passed here, calls are unguarded.
-        guard: CallGuard = NO_GUARD
+        # The attempt's budget guard (runwright.costs) wraps every call the router makes,
+        # each retry and fallback included: no path spends outside it.
+        guard: CallGuard = ctx.guard or NO_GUARD
         usage = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0}
         latency = 0.0
+        # Summed over re-asks; one unknown price makes the total unknown (never $0).
+        cost: float | None = 0.0
         value: Any = None
         try:
             for turn in range(retries + 1 if request.response_format == "json" else 1):
                 routed = await router.complete(ref, request, guard=guard, tags={"reask": turn})
                 reply = routed.response
+                cost = None if cost is None or reply.cost_usd is None else cost + reply.cost_usd
                 # A re-ask continues the conversation with the model that gave the reply.
                 ref = routed.candidate.ref
                 latency += reply.latency_s
@@ -179,8 +182,7 @@ class LlmStep:
             "usage": usage,
             "finish_reason": reply.finish_reason,
             "latency_s": round(latency, 6),
-            # Unknown until the price table lands (never shown as $0); a local model is free.
-            "cost_usd": 0.0 if routed.candidate.config.type == "local" else None,
+            "cost_usd": cost,
         }
         files = params.get("files")
         if files is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runwright.events import Event
 from runwright.states import AttemptState, RunStatus
@@ -30,6 +30,16 @@ from runwright.store.records import (
     ScheduleRecord,
     WorkerRecord,
 )
+
+if TYPE_CHECKING:
+    from runwright.store.records_costs import (
+        BudgetLimit,
+        CostEntry,
+        CostRecord,
+        Hold,
+        Refusal,
+        ReservationRecord,
+    )
 
 
 class Transaction(Protocol):
@@ -218,6 +228,30 @@ class Transaction(Protocol):
         """The counted windows of ``endpoints`` in ``minute``."""
         ...
 
+    async def reserve(self, hold: Hold, limits: Sequence[BudgetLimit]) -> Refusal | None:
+        """Hold a call's worst-case cost if it fits every limit (scopes locked); else refuse.
+
+        A refusal is recorded and stops the run's later reservations until
+        :meth:`clear_budget_stop`; commit the transaction either way.
+        """
+        ...
+
+    async def settle(self, hold: Hold, cost: CostEntry) -> None:
+        """Charge a held reservation its actual cost and write the call's ledger row."""
+        ...
+
+    async def release_hold(self, reservation_id: str, reason: str) -> None:
+        """Give a held reservation back (the call failed with nothing to charge)."""
+        ...
+
+    async def settle_lost(self, attempt_ids: Collection[int]) -> int:
+        """Charge held reservations of abandoned attempts at their worst case; return how many."""
+        ...
+
+    async def clear_budget_stop(self, run_id: str) -> int:
+        """Lift a run's budget stop (on resume): its next calls are checked afresh."""
+        ...
+
 
 class Store(Protocol):
     """A runwright database: runs, attempts, events, outputs, blobs, cache, workers."""
@@ -318,6 +352,14 @@ class Store(Protocol):
         ...
 
     async def schedules(self) -> list[ScheduleRecord]: ...
+
+    async def costs(self, *, run_id: str | None = None) -> list[CostRecord]:
+        """Cost ledger rows (of one run, or all), oldest first."""
+        ...
+
+    async def reservations(self, *, run_id: str | None = None) -> list[ReservationRecord]:
+        """Budget reservations (of one run, or all), oldest first."""
+        ...
 
     async def schedule(self, name: str) -> ScheduleRecord: ...
 

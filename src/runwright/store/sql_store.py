@@ -33,6 +33,7 @@ from runwright.store.sql import (
     run_from_row,
     worker_from_row,
 )
+from runwright.store.sql_costs import CostReads
 from runwright.store.sql_logs import LogReads
 from runwright.store.sql_schedules import SCHEDULE_COLUMNS, schedule_from_row
 from runwright.store.sql_tx import SqlTransaction
@@ -41,7 +42,7 @@ from runwright.store.sql_tx import SqlTransaction
 LIVE_WORKER_STATES = ("starting", "active", "draining")
 
 
-class SqlStore(LogReads, ABC):
+class SqlStore(CostReads, LogReads, ABC):
     """Implements :class:`runwright.store.base.Store` over shared SQL."""
 
     url: str

@@ -25,6 +25,7 @@ from runwright.store.sql import (
     marks,
 )
 from runwright.store.sql_breakers import BreakerWrites
+from runwright.store.sql_costs import CostWrites
 from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_processes import ProcessWrites
@@ -33,7 +34,7 @@ from runwright.store.sql_schedules import ScheduleWrites
 A = AttemptState
 
 
-class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites):
+class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites, CostWrites):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
     __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")
@@ -212,6 +213,9 @@ class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites)
                 f"attempt {attempt_id} is no longer {old} (or not held by {worker_id}); "
                 f"refusing {old} -> {new}"
             )
+        if new is A.ABANDONED:
+            # Its process died, maybe mid-call: what it reserved is charged, never leaked.
+            await self.settle_lost([attempt_id])
 
     async def supersede(self, attempt_ids: Collection[int]) -> None:
         if attempt_ids:
@@ -334,6 +338,7 @@ class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites)
                 (now, now, limit),
             )
         ]
+        await self.settle_lost([a.id for a in expired])
         await self.reopen([a.id for a in expired], "lease_expired")
         return expired
 
