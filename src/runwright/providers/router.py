@@ -278,6 +278,7 @@ def _response_data(
         "model": reply.model,
         **reply.usage.to_json(),
         "latency_s": round(reply.latency_s, 6),
+        "cost_usd": reply.cost_usd,  # set by the budget guard; None: unknown price
         "finish_reason": reply.finish_reason,
         "try": tries,
         **tags,

@@ -241,24 +241,26 @@ def test_problems_of_invalid_steps_do_not_hide_the_others() -> None:
     assert "step 'c' needs 'bb', which does not exist; did you mean 'b'?" in found[3]
 
 
-def test_trust_and_budget_are_refused_as_not_supported_yet() -> None:
+def test_trust_is_refused_as_not_supported_yet_and_budget_is_checked() -> None:
     found = problems(
         """\
         name: x
         trust: supervised
-        budget: {usd: 5}
+        budget: {usd: 0}
         steps:
           - {id: a, uses: s, trust: intern}
         """
     )
-    assert found == [
+    assert found[0] == (
         "<string>:2:1: pipeline: 'trust' is not supported yet: trust levels are not enforced "
-        "in this version; remove it",
-        "<string>:3:1: pipeline: 'budget' is not supported yet: budgets are not enforced "
-        "in this version (no step kind spends money yet); remove it",
+        "in this version; remove it"
+    )
+    assert found[1].startswith("<string>:3:15: budget.usd:") and "greater than 0" in found[1]
+    assert found[2] == (
         "<string>:5:22: steps[0]: 'trust' is not supported yet: trust levels are not enforced "
-        "in this version; remove it",
-    ]
+        "in this version; remove it"
+    )
+    assert len(found) == 3
 
 
 def test_input_defaults_must_match_their_type() -> None:
