@@ -95,6 +95,9 @@ class RunProgress:
     def on_activity(self, step: str, item: int | None, text: str) -> None:
         """A running step's activity (called in this process, between renders)."""
         self.activity[(step, item)] = text
+        # A pure step's step.started is committed with its result, so the events have
+        # not said it runs yet; its activity says so.
+        self.running.setdefault((step, item), time.time())
 
     def on_run(self, run: RunRecord) -> None:
         self.run_id = run.id
