@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from runwright.providers.base import Candidate
     from runwright.store.base import Store
 
+#: Float noise a reservation may exceed a limit by (the store's own tolerance).
+_EPSILON = 1e-9
+
 #: How each scope's budget is named in the reason ("daily $X of $Y spent"; the CLI puts
 #: "over budget: " before it), and where it is set.
 _WORDS = {
@@ -71,7 +74,7 @@ class BudgetHeadroom:
         day = utc_day(time.time())
         for limit in sorted(self._limits, key=lambda lim: lim.usd):
             spent = await self._spent(limit, day)
-            if spent + worst > limit.usd + 1e-12:
+            if spent + worst > limit.usd + _EPSILON:
                 words, where = (w.format(p=self._pipeline) for w in _WORDS[limit.scope])
                 return (
                     f"{words} ${spent:.6g} of ${limit.usd:g} spent; "
