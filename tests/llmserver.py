@@ -52,6 +52,13 @@ class Reply:
     #: Reply text for the protocol of the request (when ``body``/``raw`` are unset).
     text: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    #: Streamed replies (``stream: true``): the text's pieces (default: word by word).
+    pieces: tuple[str, ...] | None = None
+    #: Close the connection after this many pieces, without ``[DONE]`` (a dropped stream).
+    drop_after: int | None = None
+    #: After ``gate_after`` pieces, wait until ``gate`` is set (a reply still being generated).
+    gate: threading.Event | None = None
+    gate_after: int = 1
 
     @classmethod
     def error(cls, status: int, message: str = "injected failure", **headers: str) -> Reply:
@@ -118,6 +125,34 @@ def anthropic_body(request: Request, text: str, usage: dict[str, int]) -> dict[s
             "cache_read_input_tokens": usage.get("cached", 0),
         },
     }
+
+
+def split_words(text: str) -> tuple[str, ...]:
+    """``"a b c"`` -> ``("a", " b", " c")``: how a model's tokens arrive, roughly."""
+    words = text.split(" ")
+    return tuple(w if i == 0 else " " + w for i, w in enumerate(words))
+
+
+def openai_chunks(request: Request, pieces: tuple[str, ...], usage: dict[str, int]) -> list[Any]:
+    """The ``data:`` payloads of a streamed chat completion, usage last (as OpenAI does)."""
+    body = request.body if isinstance(request.body, dict) else {}
+    model = body.get("model", "unknown")
+
+    def chunk(delta: dict[str, str], finish: str | None) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    out: list[Any] = [chunk({"role": "assistant", "content": ""}, None)]
+    out.extend(chunk({"content": p}, None) for p in pieces)
+    out.append(chunk({}, "stop"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        whole = openai_body(request, "", usage)
+        out.append({**{k: whole[k] for k in ("id", "model", "usage")}, "choices": []})
+    return out
 
 
 def default_text(request: Request) -> str:
@@ -212,6 +247,14 @@ class LLMServer:
                             data, status = {"error": {"message": f"no route {self.path}"}}, 404
                             reply = Reply(status=status, body=data)
                         text = reply.text if reply.text is not None else server._responder(request)
+                        if (
+                            request.protocol == "openai"
+                            and isinstance(body, dict)
+                            and body.get("stream")
+                            and data is None
+                        ):
+                            self._stream(request, reply, text)
+                            return
                         build = anthropic_body if request.protocol == "anthropic" else openai_body
                         data = data or build(request, text, reply.usage)
                     payload = json.dumps(data).encode()
@@ -225,5 +268,34 @@ class LLMServer:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (its timeout): that is the fault under test
+
+            def _stream(self, request: Request, reply: Reply, text: str) -> None:
+                pieces = reply.pieces if reply.pieces is not None else split_words(text)
+                chunks = openai_chunks(request, pieces, reply.usage)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for n, c in enumerate(chunks):
+                        # chunks[0] is the role; chunks[n] for n >= 1 carries piece n.
+                        if reply.drop_after is not None and n > reply.drop_after:
+                            self.close_connection = True
+                            return  # no terminating chunk, no [DONE]: dropped mid-stream
+                        if reply.gate is not None and n == reply.gate_after + 1:
+                            while not reply.gate.wait(0.05):
+                                if server._stopping.is_set():
+                                    return
+                        self._event(json.dumps(c))
+                    self._event("[DONE]")
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _event(self, data: str) -> None:
+                payload = f"data: {data}\n\n".encode()
+                self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+                self.wfile.flush()
 
         return Handler

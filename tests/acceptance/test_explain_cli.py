@@ -108,3 +108,84 @@ def test_explain_an_unknown_alias_suggests_the_close_one(
     )
     assert proc.returncode != 0
     assert "did you mean 'planner'?" in proc.stderr
+
+
+def budget_project(tmp_path: Path, a: LLMServer, b: LLMServer) -> None:
+    project(tmp_path, a, b)
+    # a:big: $100 per million output tokens, so a call with no max_tokens may cost up to
+    # 4096 x $0.0001 = $0.4096; b has no known price, and unknown prices are fatal.
+    with (tmp_path / "runwright.toml").open("a") as f:
+        f.write(
+            textwrap.dedent(
+                """
+                [prices."a:big"]
+                input_per_mtok = 1
+                output_per_mtok = 100
+
+                [budgets]
+                unknown_price = "error"
+                daily_usd = 2.0
+
+                [budgets.pipelines.ask]
+                total_usd = 0.9
+                """
+            )
+        )
+
+
+def budget_rows(db: Path) -> tuple[int, int]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        held = conn.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
+        scopes = conn.execute("SELECT COUNT(*) FROM budget_scopes").fetchone()[0]
+    return int(held), int(scopes)
+
+
+def test_explain_model_says_which_candidates_are_over_budget_after_a_run_spent(
+    tmp_path: Path, servers: tuple[LLMServer, LLMServer]
+) -> None:
+    a, b = servers
+    budget_project(tmp_path, a, b)
+    before = cli(tmp_path, "explain", "model", "planner", "--pipeline", "ask")
+    assert before.returncode == 0, before.stderr
+    assert "would use: a:big" in before.stdout
+    assert "spent; a call may cost" not in before.stdout
+    assert "over budget: no known price for b:medium" in before.stdout
+    assert not (tmp_path / ".runwright").exists()  # the budget check creates no database
+
+    # The run spends $0.6 on a:big (6000 output tokens), which fits its own reservation.
+    a.script(Reply(text="plan", usage={"input": 0, "output": 6000}))
+    run = cli(tmp_path, "run", "p.yaml")
+    assert run.returncode == 0, run.stderr
+    assert len(a.requests) == 1 and not b.requests
+    db = tmp_path / ".runwright" / "runwright.db"
+    rows = budget_rows(db)
+
+    # Globally $0.6 of $2 is spent: a:big still fits the daily budget.
+    everyone = cli(tmp_path, "explain", "model", "planner")
+    assert everyone.returncode == 0, everyone.stderr
+    assert "would use: a:big" in everyone.stdout
+    assert "spent; a call may cost" not in everyone.stdout
+
+    # The pipeline's own total ($0.9) has no room for another $0.4096.
+    mine = cli(tmp_path, "explain", "model", "planner", "--pipeline", "ask")
+    assert mine.returncode == 0, mine.stderr
+    out = mine.stdout
+    assert "would use: none" in out
+    assert (
+        "over budget: pipeline 'ask' total $0.6 of $0.9 spent; "
+        "a call may cost up to $0.4096 (raise [budgets.pipelines.ask] total_usd in runwright.toml)"
+        in out
+    )
+    machine = cli(tmp_path, "explain", "model", "planner", "--pipeline", "ask", "--json")
+    data = json.loads(machine.stdout)
+    assert data["would_use"] is None
+    first, second, _ = data["candidates"]
+    assert [r["code"] for r in first["reasons"]] == ["over_budget"]
+    assert [r["code"] for r in second["reasons"]] == ["over_budget"]
+    assert "no known price" in second["reasons"][0]["detail"]
+
+    # Explaining reserved nothing and created no budget scope; no request was sent.
+    assert budget_rows(db) == rows
+    assert len(a.requests) == 1 and not b.requests

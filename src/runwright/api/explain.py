@@ -6,8 +6,10 @@ given) a budget check — without changing any of them and without a network cal
 The first candidate nothing stands in the way of is the one a call would use now;
 every other is passed over for the reasons listed.
 
-The budget is an extension point: pass ``budget=`` an async callable that says why
-a candidate is over budget (``None``: it is not); ``runwright.costs`` provides one.
+The budget check is :class:`runwright.costs.headroom.BudgetHeadroom` (the global
+``[budgets]`` and, given ``pipeline=``, that pipeline's), read-only like the rest;
+``budget=`` replaces it with any async callable that says why a candidate is over
+budget (``None``: it is not).
 """
 
 from __future__ import annotations
@@ -118,12 +120,23 @@ class ModelExplanation:
 
 
 async def explain_model(
-    settings: Settings, ref: str, *, budget: BudgetCheck | None = None
+    settings: Settings,
+    ref: str,
+    *,
+    budget: BudgetCheck | None = None,
+    pipeline: str | None = None,
 ) -> ModelExplanation:
-    """How a call to ``ref`` would be routed now, from the configuration and the database."""
+    """How a call to ``ref`` would be routed now, from the configuration and the database.
+
+    ``pipeline``: also check that pipeline's budgets (``[budgets.pipelines.NAME]``).
+    """
+    from runwright.costs.headroom import BudgetHeadroom
+
     loaded = settings.config or LoadedConfig.empty()
     candidates = resolve_candidates(ref, loaded.config)
     store = _existing_store(settings)
+    if budget is None:
+        budget = BudgetHeadroom(loaded.config, store, pipeline=pipeline)
     try:
         return await explain_candidates(
             ref,

@@ -17,7 +17,7 @@ from runwright.api.results import RunDetails, RunResult, summarise
 from runwright.api.waiting import wait_for_run
 from runwright.engine.approvals import decide
 from runwright.engine.commit import Committer
-from runwright.engine.context import RunContext
+from runwright.engine.context import ProgressSink, RunContext
 from runwright.engine.lifecycle import cancel_in_tx, create_run, create_run_in_tx
 from runwright.engine.plan import Plan, build_plan
 from runwright.engine.recovery import check_not_busy, reconcile
@@ -71,6 +71,9 @@ class Session:
         self._registry = registry
         self._store: Store | None = None
         self.redactor = Redactor.from_env(settings.env, settings.secret_names)
+        #: Shows running steps' activity (streamed model replies) where this process
+        #: executes them; set by a live display, never stored.
+        self.on_progress: ProgressSink | None = None
 
     async def __aenter__(self) -> Session:
         self._store = open_store(
@@ -267,6 +270,7 @@ class Session:
             workspace_root=Path(run.options.get("workspace") or pipeline_dir),
             no_cache=bool(run.options.get("no_cache")),
             config=self.settings.config,
+            progress=self.on_progress,
         )
 
     async def _drive(

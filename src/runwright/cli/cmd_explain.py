@@ -19,11 +19,17 @@ def model(
         str, typer.Argument(help="A model alias from runwright.toml, or provider:model.")
     ],
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            "--pipeline", help="Also check this pipeline's budgets ([budgets.pipelines])."
+        ),
+    ] = None,
 ) -> None:
     """Rank a model's candidates; say which one a call would use now and why."""
     from runwright.api.explain import explain_model
 
-    view = run_async(lambda: explain_model(G.settings(), ref))
+    view = run_async(lambda: explain_model(G.settings(), ref, pipeline=pipeline))
     if json_:
         emit_json(view.to_json())
         return

@@ -1,6 +1,7 @@
 """Progress of a run, fed by its committed events.
 
-On a terminal: a live bar plus the steps running now. Elsewhere (CI logs, a
+On a terminal: a live bar plus the steps running now, each with what it reports
+while it runs (an ``llm`` step's reply streaming in; never stored). Elsewhere (CI logs, a
 pipe): one plain line per finished step on stderr, so the log shows what happened.
 """
 
@@ -85,6 +86,18 @@ class RunProgress:
             console=err,
         )
         self.task = self.bar.add_task("starting", total=None)
+        #: What each running step said last through ``StepContext.progress``.
+        self.activity: dict[tuple[str | None, int | None], str] = {}
+        if live:
+            # Only a live display listens: steps elsewhere compute nothing for it.
+            session.on_progress = self.on_activity
+
+    def on_activity(self, step: str, item: int | None, text: str) -> None:
+        """A running step's activity (called in this process, between renders)."""
+        self.activity[(step, item)] = text
+        # A pure step's step.started is committed with its result, so the events have
+        # not said it runs yet; its activity says so.
+        self.running.setdefault((step, item), time.time())
 
     def on_run(self, run: RunRecord) -> None:
         self.run_id = run.id
@@ -103,9 +116,11 @@ class RunProgress:
                 self.running[key] = e.ts
         elif e.type in _FINAL:
             self.running.pop(key, None)
+            self.activity.pop(key, None)
             self.done += 1
         elif e.type is EventType.STEP_FAILED:
             self.running.pop(key, None)
+            self.activity.pop(key, None)
             label = e.step_id if e.item is None else f"{e.step_id}[{e.item}]"
             self.failures.append(f"{label}: {str(e.data.get('error', ''))[:200]}")
             if e.data.get("on_failure") == "continue":
@@ -152,6 +167,11 @@ class RunProgress:
         for (step, item), since in list(self.running.items())[:_SHOWN_RUNNING]:
             label = step if item is None else f"{step}[{item}]"
             lines.append(Text(f"  ▸ {label}  {now - since:5.1f}s", style="blue"))
+            said = self.activity.get((step, item))
+            if said:
+                # Text, not markup: a model's reply is data. One line, cut to the terminal.
+                line = Text(f"      {said}", style="dim", no_wrap=True, overflow="ellipsis")
+                lines.append(line)
         if len(self.running) > _SHOWN_RUNNING:
             lines.append(Text(f"  … and {len(self.running) - _SHOWN_RUNNING} more", style="dim"))
         lines.extend(Text(f"  ✗ {f}", style="red") for f in self.failures[-5:])

@@ -207,6 +207,7 @@ async def execute(
             _on_process=record_process,
             store=store,
             guard=spend_guard(rc, a, store),
+            _progress=_progress_of(rc, a),
         )
         try:
             if step.timeout is not None:
@@ -410,6 +411,14 @@ async def _cached(
             tx, a, output_json, events, old=A.LEASED, new=A.CACHED, worker_id=worker_id
         )
     )
+
+
+def _progress_of(rc: RunContext, a: AttemptRecord) -> Callable[[str], None] | None:
+    sink = rc.progress
+    if sink is None:
+        return None
+    step, item = a.step_id, a.item_or_none
+    return lambda text: sink(step, item, text)
 
 
 def _replay_context(rc: RunContext, a: AttemptRecord, events: list[Event]) -> StepContext:

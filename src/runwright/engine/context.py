@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,9 @@ from runwright.workspace import Workspace
 
 if TYPE_CHECKING:
     from runwright.config import LoadedConfig
+
+#: Receives a running step's activity text: (step id, item, text).
+ProgressSink = Callable[[str, int | None, str], None]
 
 #: Outputs kept in memory per worker; older ones are re-read from the store.
 #: Bounded so a 100,000-step run does not hold its whole history in memory.
@@ -40,6 +43,9 @@ class RunContext:
     workspace: Workspace | None = None
     #: The project configuration, passed to step kinds (never read by the engine itself).
     config: LoadedConfig | None = None
+    #: Shows a step's activity (step id, item, text) on the display of this process, if
+    #: it has one; never stored (``StepContext.progress``).
+    progress: ProgressSink | None = None
     _outputs: OrderedDict[str, tuple[AttemptState, Any]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:

@@ -102,6 +102,25 @@ class Provider(Protocol):
         ...
 
 
+#: Receives a reply's text as it is generated, piece by piece, in order.
+TextSink = Callable[[str], None]
+
+
+@runtime_checkable
+class StreamingProvider(Provider, Protocol):
+    """A provider that can also hand its reply's text over while it is generated.
+
+    Optional: the router streams only through providers that implement it, and only
+    when someone listens (``on_text``); others (``anthropic`` today) answer with
+    :meth:`Provider.complete` and the listener sees nothing until the reply. The
+    response must be the one ``complete`` would give (text, usage, finish reason).
+    """
+
+    async def stream(self, request: CompletionRequest, on_text: TextSink) -> CompletionResponse:
+        """Send ``request`` streaming; call ``on_text`` with each piece; return the whole."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One ``provider:model`` a model reference may be served by, at its rank."""

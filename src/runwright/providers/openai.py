@@ -3,16 +3,18 @@
 OpenAI, vLLM, Ollama, llama.cpp's server, LM Studio, DeepSeek, Groq, OpenRouter.
 Structured output is asked for natively with ``response_format`` (``json_schema``
 with a schema, ``json_object`` without); the reply is validated by the caller.
+It streams (:meth:`OpenAIProvider.stream`) when the router has a listener.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runwright.providers.base import CompletionRequest, CompletionResponse, FinishReason, Usage
 from runwright.providers.errors import MalformedReply
 from runwright.providers.http import Scrubber, make_client, post_json
+from runwright.providers.sse import post_stream
 
 if TYPE_CHECKING:
     import httpx
@@ -24,6 +26,15 @@ _FINISH: dict[str, FinishReason] = {
     "tool_calls": "tool_calls",
     "function_call": "tool_calls",
 }
+
+
+def _usage(usage: Mapping[str, Any]) -> Usage:
+    details = usage.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+    )
 
 
 class OpenAIProvider:
@@ -103,19 +114,43 @@ class OpenAIProvider:
                 f"({exc!s}); is base_url an OpenAI-compatible /v1 endpoint?",
                 provider=self.name,
             ) from None
-        usage = data.get("usage") or {}
-        details = usage.get("prompt_tokens_details") or {}
         return CompletionResponse(
             text=text,
-            usage=Usage(
-                input_tokens=int(usage.get("prompt_tokens") or 0),
-                output_tokens=int(usage.get("completion_tokens") or 0),
-                cached_tokens=int(details.get("cached_tokens") or 0),
-            ),
+            usage=_usage(data.get("usage") or {}),
             finish_reason=_FINISH.get(str(choice.get("finish_reason")), "other"),
             model=str(data.get("model") or request.model),
             latency_s=latency,
             extra={"id": data["id"]} if isinstance(data.get("id"), str) else {},
+        )
+
+    async def stream(
+        self, request: CompletionRequest, on_text: Callable[[str], None]
+    ) -> CompletionResponse:
+        """:meth:`complete`, streamed: ``on_text`` gets each piece of the reply as it comes.
+
+        The response is the one :meth:`complete` gives (the usage comes in the stream's
+        last chunk, asked for with ``stream_options.include_usage``).
+        """
+        if self._client is None:
+            self._client = make_client(self.timeout)
+        body = {**self.body(request), "stream": True, "stream_options": {"include_usage": True}}
+        got = await post_stream(
+            self._client,
+            f"{self.base_url}/chat/completions",
+            body,
+            headers=self._headers,
+            provider=self.name,
+            scrub=self._scrub,
+            timeout=self.timeout,
+            on_text=on_text,
+        )
+        return CompletionResponse(
+            text="".join(got.text),
+            usage=_usage(got.usage),
+            finish_reason=_FINISH.get(str(got.finish_reason), "other"),
+            model=got.model or request.model,
+            latency_s=got.latency_s,
+            extra={"id": got.id} if got.id else {},
         )
 
     async def aclose(self) -> None:

@@ -41,6 +41,8 @@ from runwright.providers.base import (
     CompletionRequest,
     CompletionResponse,
     Provider,
+    StreamingProvider,
+    TextSink,
 )
 from runwright.providers.breaker import Breakers
 from runwright.providers.errors import ProviderError, ProviderFatal, RoutingFailed
@@ -126,10 +128,13 @@ class Router:
         *,
         guard: CallGuard = NO_GUARD,
         tags: Mapping[str, Any] | None = None,
+        on_text: TextSink | None = None,
     ) -> Routed:
         """Answer ``request`` from the first candidate of ``ref`` that can.
 
         ``tags`` are added to this call's ``llm.*`` events (the step's re-ask turn).
+        ``on_text`` receives the reply's text as it is generated, from providers that
+        stream (:class:`StreamingProvider`); a retry or fallback streams its reply anew.
         Raises the provider's error for a non-retryable failure, whatever the guard
         raised without calling, or :class:`RoutingFailed` listing every candidate.
         """
@@ -139,7 +144,7 @@ class Router:
         while True:
             waiting: list[Skip] = []
             for i, c in enumerate(pending):
-                outcome = await self._candidate(c, request, guard, dict(tags or {}))
+                outcome = await self._candidate(c, request, guard, dict(tags or {}), on_text)
                 if isinstance(outcome, Routed):
                     return replace(outcome, calls=calls + outcome.calls, skipped=tuple(skipped))
                 calls += outcome.tries
@@ -160,7 +165,12 @@ class Router:
             pending = [s.candidate for s in waiting]
 
     async def _candidate(
-        self, c: Candidate, request: CompletionRequest, guard: CallGuard, tags: dict[str, Any]
+        self,
+        c: Candidate,
+        request: CompletionRequest,
+        guard: CallGuard,
+        tags: dict[str, Any],
+        on_text: TextSink | None = None,
     ) -> Routed | Skip:
         missing = not_ready(c, self._env, self._base_dir)
         if missing is not None:
@@ -187,6 +197,8 @@ class Router:
             async def call(p: Provider = provider) -> CompletionResponse:
                 nonlocal called
                 called = True
+                if on_text is not None and isinstance(p, StreamingProvider):
+                    return await p.stream(asked, on_text)
                 return await p.complete(asked)
 
             self._event(EventType.LLM_REQUEST, _request_data(c, asked, tries, tags))

@@ -57,6 +57,9 @@ class StepContext:
     #: Every call that spends (a model, an agent) goes through this: it reserves against
     #: the budgets before and settles the cost after (``None`` only outside the engine).
     guard: CallGuard | None = field(default=None, repr=False)
+    #: Where :meth:`progress` goes: the live display of the process running the attempt,
+    #: when it has one; ``None`` (workers, pipes, tests) drops it.
+    _progress: Callable[[str], None] | None = field(default=None, repr=False)
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""
@@ -72,6 +75,20 @@ class StepContext:
         """
         if self._log is not None:
             self._log(stream, text)
+
+    @property
+    def shows_progress(self) -> bool:
+        """Whether anyone listens to :meth:`progress` (compute nothing for it otherwise)."""
+        return self._progress is not None
+
+    def progress(self, text: str) -> None:
+        """Show ``text`` as the step's current activity (replacing the previous one).
+
+        In-process only: never stored, never an event, not part of the output; the
+        text is masked with the run's secrets before it is shown.
+        """
+        if self._progress is not None:
+            self._progress(self.redactor.redact(text))
 
     async def record_process(self, group: ProcessGroup) -> None:
         """Durably record the process group this attempt just started, before it goes on.

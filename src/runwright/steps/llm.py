@@ -10,7 +10,7 @@ never the prompt or the reply (those are in the output, stored by reference).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -147,9 +147,17 @@ class LlmStep:
         # Summed over re-asks; one unknown price makes the total unknown (never $0).
         cost: float | None = 0.0
         value: Any = None
+        # Stream only when a display listens: otherwise the plain request, no overhead.
+        tail = ReplyTail(ctx.progress) if ctx.shows_progress else None
         try:
             for turn in range(retries + 1 if request.response_format == "json" else 1):
-                routed = await router.complete(ref, request, guard=guard, tags={"reask": turn})
+                routed = await router.complete(
+                    ref,
+                    request,
+                    guard=guard,
+                    tags={"reask": turn},
+                    on_text=tail.add if tail is not None else None,
+                )
                 reply = routed.response
                 cost = None if cost is None or reply.cost_usd is None else cost + reply.cost_usd
                 # A re-ask continues the conversation with the model that gave the reply.
@@ -190,6 +198,35 @@ class LlmStep:
                 files, text=reply.text, value=value, workspace=ctx.workspace, where=where
             )
         return output
+
+
+#: Characters of the reply's last line shown under the step's progress row.
+_TAIL_CHARS = 100
+
+
+class ReplyTail:
+    """Shows the last line of a reply as it streams in (through ``StepContext.progress``).
+
+    Display only: the output is the routed response, whatever was shown.
+    """
+
+    __slots__ = ("_count", "_line", "_show", "_shown")
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        self._show = show
+        self._line = ""
+        self._shown = ""
+        self._count = 0
+
+    def add(self, piece: str) -> None:
+        """One more piece of the reply, in order (a retry's reply simply follows)."""
+        self._count += len(piece)
+        lines = (self._line + piece).split("\n")
+        self._line = lines[-1][-_TAIL_CHARS:]
+        # Right after a newline the current line is empty: keep showing the finished one.
+        done = [x for x in lines[:-1] if x.strip()]
+        self._shown = self._line if self._line.strip() else (done[-1] if done else self._shown)
+        self._show(f"{self._count} chars: {self._shown[-_TAIL_CHARS:]}")
 
 
 def model_ref(params: Mapping[str, Any], config: ProjectConfig) -> Any:
