@@ -187,3 +187,26 @@ def test_an_alias_named_default_replaces_the_local_default(tmp_path: Path) -> No
     assert model_ref({"model": "openai:gpt-4.1-mini"}, empty) == "openai:gpt-4.1-mini"
     (tmp_path / "runwright.toml").write_text('[models.default]\ncandidates = ["openai:gpt-4.1"]\n')
     assert model_ref({}, load_config(tmp_path / "runwright.toml").config) == "default"
+
+
+async def test_the_local_model_streams_pieces_that_add_up_to_the_whole_reply() -> None:
+    # The default model is local, so the live view's streaming must work with it too.
+    require_local_model()
+    provider = build_provider("local", LoadedConfig.empty().config.providers["local"], env={})
+    request = CompletionRequest(
+        model="smollm2",
+        messages=(Message("user", "Count from one to ten in words."),),
+        max_tokens=32,
+        temperature=0,
+        seed=1,
+    )
+    pieces: list[str] = []
+    try:
+        streamed = await provider.stream(request, pieces.append)  # type: ignore[attr-defined]
+        whole = await provider.complete(request)
+    finally:
+        await provider.aclose()
+        llamacpp.stop_all()
+    assert len(pieces) > 1 and "".join(pieces) == streamed.text
+    assert streamed.model == "smollm2" and streamed.usage.output_tokens > 0
+    assert streamed.text == whole.text  # same seed, temperature 0: the same reply either way

@@ -15,7 +15,7 @@ downloaded at run time. Calls cost $0.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -136,6 +136,21 @@ class LocalProvider:
         }
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        request = await self._ready(request)
+        reply: CompletionResponse = await self._delegate.complete(request)
+        # llama.cpp names the model by its file path: report the name the step asked for.
+        return replace(reply, model=request.model)
+
+    async def stream(
+        self, request: CompletionRequest, on_text: Callable[[str], None]
+    ) -> CompletionResponse:
+        """:meth:`complete`, streamed through llama.cpp's server (the openai provider's SSE)."""
+        request = await self._ready(request)
+        reply: CompletionResponse = await self._delegate.stream(request, on_text)
+        return replace(reply, model=request.model)
+
+    async def _ready(self, request: CompletionRequest) -> CompletionRequest:
+        """Start (or reuse) this process's server for the model; the request it gets."""
         import asyncio
 
         from runwright.providers.llamacpp import server_url
@@ -165,9 +180,7 @@ class LocalProvider:
         if request.response_format == "json" and request.schema is None:
             # llama.cpp constrains decoding only with a schema; json_object alone is a hint.
             request = replace(request, schema={"type": "object"})
-        reply: CompletionResponse = await self._delegate.complete(request)
-        # llama.cpp names the model by its file path: report the name the step asked for.
-        return replace(reply, model=request.model)
+        return request
 
     async def aclose(self) -> None:
         # Closes the HTTP client only: the server outlives one step and serves the next.
