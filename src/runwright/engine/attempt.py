@@ -4,75 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from runwright.cachekey import cache_key
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
+from runwright.engine.failure import Failure, classify, failure_events
+from runwright.engine.hit import (
+    Finish,
+    Write,
+    commit_hit,
+    dump_output,
+    file_data,
+    idempotency_key,
+)
 from runwright.engine.logwriter import LogWriter
 from runwright.engine.orphans import clear_orphans
 from runwright.engine.resilience import retrying, transact
 from runwright.errors import (
-    FatalStepError,
     IllegalTransition,
-    RunwrightError,
-    StepError,
-    StepTimeout,
     StoreUnavailable,
 )
 from runwright.events import Event, EventType, Level
 from runwright.processes import ProcessGroup
-from runwright.redaction import Redactor
 from runwright.states import AttemptState
 from runwright.steps.base import StepContext, StepKind, WaitForApproval
 from runwright.store.base import Store, Transaction
 from runwright.store.records import NO_ITEM, AttemptRecord, CacheEntry, LogChunk, NewAttempt
-from runwright.workspace import FileWrite
 
 if TYPE_CHECKING:
     from runwright.costs.guard import CallGuard
 
 A = AttemptState
-#: Runs ``write(tx)`` in one transaction that also claims follow-up work.
-Write = Callable[[Transaction], Awaitable[None]]
-Finish = Callable[[Write], Awaitable[list[AttemptRecord]]]
-#: Characters of stdout/stderr quoted in a failure's step.log event (masked before cut).
-_TAIL = 2000
-
-
-class _Failure(Exception):
-    def __init__(self, message: str, *, retryable: bool, data: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.retryable = retryable
-        self.data = data or {}
-
-
-def _classify(exc: BaseException, timeout: float | None, redactor: Redactor) -> _Failure:
-    if isinstance(exc, TimeoutError):
-        return _Failure(
-            str(StepTimeout(f"step exceeded its timeout of {timeout:g}s")), retryable=True
-        )
-    data: dict[str, Any] = {}
-    output = getattr(exc, "output", None)
-    if isinstance(output, dict):
-        # Masked whole, then cut: a cut inside a secret must not keep its last characters.
-        data = {
-            k: redactor.redact(str(v))[-_TAIL:]
-            for k, v in output.items()
-            if k in ("stderr", "stdout")
-        }
-        if "exit_code" in output:
-            data["exit_code"] = output["exit_code"]
-    if isinstance(exc, FatalStepError):
-        return _Failure(str(exc), retryable=False, data=data)
-    if isinstance(exc, StepError):
-        return _Failure(str(exc), retryable=exc.retryable, data=data)
-    if isinstance(exc, RunwrightError):
-        return _Failure(str(exc), retryable=False, data=data)
-    return _Failure(f"{type(exc).__name__}: {exc}", retryable=True, data=data)
 
 
 def _code_version(kind: StepKind, params: Mapping[str, Any], rc: RunContext) -> str | None:
@@ -82,17 +48,6 @@ def _code_version(kind: StepKind, params: Mapping[str, Any], rc: RunContext) -> 
     if hook is None:
         return own
     return json.dumps([own, hook(params, config=rc.config)])
-
-
-def _dump(rc: RunContext, value: Any) -> str:
-    try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise FatalStepError(
-            f"the step returned a {type(value).__name__}, which is not JSON ({exc}); "
-            "return strings, numbers, booleans, lists and mappings"
-        ) from exc
-    return rc.committer.redactor.redact(text)
 
 
 @dataclass(slots=True)
@@ -160,7 +115,7 @@ async def execute(
         params, key = start.params, start.key
         if key is not None and not rc.no_cache:
             if start.hit is not None:
-                return await _cached(
+                return await commit_hit(
                     rc, a, key, start.hit, params, worker_id=worker_id, finish=finish
                 )
             events.append(attempt_event(a, EventType.CACHE_MISS, {"key": key}))
@@ -187,7 +142,7 @@ async def execute(
 
         assert rc.workspace is not None
         workspace = rc.workspace.bind(
-            lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw))
+            lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, file_data(fw))
         )
         writer = LogWriter(store, a, committer.redactor)
         ctx = StepContext(
@@ -195,7 +150,7 @@ async def execute(
             step_id=a.step_id,
             attempt=a.number,
             item=a.item_or_none,
-            idempotency_key=_idempotency_key(a),
+            idempotency_key=idempotency_key(a),
             workspace=workspace,
             pipeline_dir=rc.pipeline_dir,
             env=rc.env,
@@ -223,7 +178,7 @@ async def execute(
             return await finish(
                 _logged(logs, lambda tx: _park(tx, a, state, result, parked, worker_id))
             )
-        output_json = _dump(rc, result)
+        output_json = dump_output(rc, result)
         if a.item == NO_ITEM:
             rc.remember(a.step_id, A.SUCCEEDED, result)
         return await finish(
@@ -242,8 +197,8 @@ async def execute(
         # `except Exception` below must not record it as one.
         raise
     except Exception as exc:
-        failure = _classify(exc, step.timeout, committer.redactor)
-        events.extend(_failure_events(a, failure))
+        failure = classify(exc, step.timeout, committer.redactor)
+        events.extend(failure_events(a, failure))
         return await finish(
             _logged(logs, lambda tx: _fail(rc, tx, a, state, failure, events, worker_id))
         )
@@ -303,7 +258,7 @@ async def _fail(
     tx: Transaction,
     a: AttemptRecord,
     state: AttemptState,
-    failure: _Failure,
+    failure: Failure,
     events: list[Event],
     worker_id: str,
 ) -> None:
@@ -312,12 +267,6 @@ async def _fail(
     await rc.committer.fail(
         tx, a, str(failure), events, retryable=failure.retryable, worker_id=worker_id
     )
-
-
-def _failure_events(a: AttemptRecord, failure: _Failure) -> list[Event]:
-    if not failure.data:
-        return []
-    return [attempt_event(a, EventType.STEP_LOG, failure.data, Level.WARNING)]
 
 
 async def _cancelled(
@@ -381,66 +330,12 @@ async def _skip_reason(
     return None
 
 
-async def _cached(
-    rc: RunContext,
-    a: AttemptRecord,
-    key: str,
-    entry: CacheEntry,
-    params: dict[str, Any],
-    *,
-    worker_id: str,
-    finish: Finish,
-) -> list[AttemptRecord]:
-    events = [
-        attempt_event(
-            a,
-            EventType.CACHE_HIT,
-            {"key": key, "from_run": entry.run_id, "from_step": entry.step_id},
-        )
-    ]
-    replay = getattr(rc.plan.steps[a.step_id].kind, "replay", None)
-    if replay is not None:
-        # A hit must leave the workspace as the call did (an llm step's files:), even
-        # in another workspace; identical files are `nochange` writes.
-        await replay(_replay_context(rc, a, events), params, entry.value)
-    if a.item == NO_ITEM:
-        rc.remember(a.step_id, A.CACHED, entry.value)
-    output_json = _dump(rc, entry.value)
-    return await finish(
-        lambda tx: rc.committer.succeed(
-            tx, a, output_json, events, old=A.LEASED, new=A.CACHED, worker_id=worker_id
-        )
-    )
-
-
 def _progress_of(rc: RunContext, a: AttemptRecord) -> Callable[[str], None] | None:
     sink = rc.progress
     if sink is None:
         return None
     step, item = a.step_id, a.item_or_none
     return lambda text: sink(step, item, text)
-
-
-def _replay_context(rc: RunContext, a: AttemptRecord, events: list[Event]) -> StepContext:
-    def emit(type_: EventType, level: Level, data: dict[str, Any]) -> None:
-        events.append(attempt_event(a, type_, data, level))
-
-    assert rc.workspace is not None
-    return StepContext(
-        run_id=a.run_id,
-        step_id=a.step_id,
-        attempt=a.number,
-        item=a.item_or_none,
-        idempotency_key=_idempotency_key(a),
-        workspace=rc.workspace.bind(
-            lambda fw: emit(EventType.FILE_WRITTEN, Level.INFO, _file_data(fw))
-        ),
-        pipeline_dir=rc.pipeline_dir,
-        env=rc.env,
-        config=rc.config,
-        _emit=emit,
-        redactor=rc.committer.redactor,
-    )
 
 
 async def _expand(
@@ -452,7 +347,7 @@ async def _expand(
         rc.remember(a.step_id, A.SKIPPED, None)
         return await finish(lambda tx: rc.committer.skip(tx, a, reason, [], worker_id=worker_id))
     items = rc.plan.compiled.evaluate_for_each(a.step_id, start.context)
-    payloads = [_dump(rc, item) for item in items]
+    payloads = [dump_output(rc, item) for item in items]
 
     async def write(tx: Transaction) -> None:
         await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=worker_id)
@@ -481,13 +376,5 @@ async def _expand(
     return await finish(write)
 
 
-def _idempotency_key(a: AttemptRecord) -> str:
-    return f"{a.run_id}:{a.step_id}" + ("" if a.item == NO_ITEM else f"[{a.item}]")
-
-
 def started_data(rc: RunContext, a: AttemptRecord) -> dict[str, Any]:
-    return {"kind": rc.plan.steps[a.step_id].kind.name, "idempotency_key": _idempotency_key(a)}
-
-
-def _file_data(fw: FileWrite) -> dict[str, Any]:
-    return asdict(fw)
+    return {"kind": rc.plan.steps[a.step_id].kind.name, "idempotency_key": idempotency_key(a)}
