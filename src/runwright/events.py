@@ -35,6 +35,19 @@ class EventType(StrEnum):
     LLM_RESPONSE = "llm.response"
     #: A model candidate was passed over (provider, model, reason, next candidate).
     LLM_FALLBACK = "llm.fallback"
+    #: A coding agent started in its worktree (preset, branch, base, sandbox) / finished.
+    AGENT_STARTED = "agent.started"
+    AGENT_FINISHED = "agent.finished"
+    #: A resumed agent attempt found the agent's finished result on disk: not run again.
+    AGENT_RECOVERED = "agent.recovered"
+    #: Patch ledger transitions (id, from, to, reason): proposed, validated, accepted,
+    #: applied, rejected, conflicted, rolled_back.
+    PATCH_PROPOSED = "patch.proposed"
+    PATCH_TRANSITION = "patch.transition"
+    GATE_PASSED = "gate.passed"
+    GATE_FAILED = "gate.failed"
+    #: Governance: every decision on what a step may do (allowed, denied, asked).
+    GOVERNANCE_DECISION = "governance.decision"
 
 
 class Level(StrEnum):

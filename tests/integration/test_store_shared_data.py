@@ -238,6 +238,7 @@ async def test_both_dialects_migrate_to_the_same_tables_and_columns(
     assert {"runs", "attempts", "events", "schema_migrations"} <= set(pg_columns)
     assert {"labels", "ready_at", "process"} <= set(pg_columns["attempts"])  # 0002, 0004
     assert {"breakers", "rate_windows"} <= set(pg_columns)  # 0006
+    assert {"patches", "trust_grants"} <= set(pg_columns)  # 0007
 
 
 async def test_reopening_applies_nothing_twice(db_url: str) -> None:
