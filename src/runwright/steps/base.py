@@ -60,6 +60,9 @@ class StepContext:
     #: Where :meth:`progress` goes: the live display of the process running the attempt,
     #: when it has one; ``None`` (workers, pipes, tests) drops it.
     _progress: Callable[[str], None] | None = field(default=None, repr=False)
+    #: Why the previous attempt was sent back for another try (a gate's failing output
+    #: with ``on_fail: {retry_step: ...}``); ``None`` otherwise. An agent kind feeds it back.
+    feedback: str | None = None
 
     def emit(self, type: EventType, data: dict[str, Any], level: Level = Level.INFO) -> None:
         """Record an event for this attempt (committed with its result)."""
