@@ -59,6 +59,8 @@ class _Start:
     params: dict[str, Any] = field(default_factory=dict)
     key: str | None = None
     hit: CacheEntry | None = None
+    #: Why an on_fail loop sent the work back here (``StepContext.feedback``).
+    feedback: str | None = None
 
 
 async def _prepare(rc: RunContext, a: AttemptRecord, store: Store, *, render: bool) -> _Start:
@@ -73,13 +75,19 @@ async def _prepare(rc: RunContext, a: AttemptRecord, store: Store, *, render: bo
     if not render:
         return _Start(context)
     start = _Start(context, params=rc.plan.compiled.render_with(a.step_id, context))
+    if a.step_id in rc.plan.loop_targets:
+        async with store.transaction() as tx:
+            raw = await tx.step_payload(a.run_id, a.step_id)
+        start.feedback = None if raw is None else json.loads(raw).get("feedback")
     if step.cache:
+        user_key = rc.plan.compiled.render_cache_key(a.step_id, context)
         start.key = cache_key(
             kind=step.kind.name,
             version=step.kind.version,
             params=start.params,
             code_version=_code_version(step.kind, start.params, rc),
-            user_key=rc.plan.compiled.render_cache_key(a.step_id, context),
+            # Work sent back with feedback must not be answered by the result it replaces.
+            user_key=user_key if start.feedback is None else [user_key, start.feedback],
         )
         if not rc.no_cache:
             async with store.transaction() as tx:
@@ -163,6 +171,7 @@ async def execute(
             store=store,
             guard=spend_guard(rc, a, store),
             _progress=_progress_of(rc, a),
+            feedback=start.feedback,
         )
         try:
             if step.timeout is not None:

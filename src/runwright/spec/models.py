@@ -108,6 +108,19 @@ class CacheSpec(_Model):
     )
 
 
+class OnFail(_Model):
+    """``on_fail: {retry_step: implement, attempts: 3}``: a bounded loop back to an earlier step.
+
+    When the step fails for good, ``retry_step`` (one of its ancestors) runs again with
+    the failure as feedback, and so does every step between them.
+    """
+
+    retry_step: str = Field(pattern=STEP_ID_PATTERN, description="An ancestor to send back to.")
+    attempts: int = Field(
+        2, ge=1, le=20, description="Times the loop may send the work back (after the first)."
+    )
+
+
 class StepSpec(_Model):
     """One step of the DAG."""
 
@@ -127,6 +140,9 @@ class StepSpec(_Model):
         "(e.g. hash_files); defaults to the step kind's purity.",
     )
     on_failure: Literal["stop", "continue"] | None = None
+    on_fail: OnFail | None = Field(
+        None, description="Send the work back to an earlier step when this one fails (a gate)."
+    )
     labels: tuple[Label, ...] = Field((), max_length=8)
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))

@@ -137,6 +137,10 @@ class Transaction(Protocol):
         """The JSON value of one for_each item."""
         ...
 
+    async def step_payload(self, run_id: str, step_id: str) -> str | None:
+        """The newest payload of a step's (non-item) attempts: an on_fail loop's feedback."""
+        ...
+
     async def decrement_waiting(self, attempt_id: int) -> int:
         """Count one finished for_each item on the parent; return how many remain."""
         ...

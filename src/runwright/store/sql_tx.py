@@ -372,6 +372,14 @@ class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites,
         )
         return int(rows[0][0]) if rows else 0
 
+    async def step_payload(self, run_id: str, step_id: str) -> str | None:
+        rows = await self._c.rows(
+            "SELECT payload FROM attempts WHERE run_id=? AND step_id=? AND item=-1"
+            " AND payload IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (run_id, step_id),
+        )
+        return str(rows[0][0]) if rows else None
+
     async def node_states(self, run_id: str, step_ids: Collection[str]) -> dict[str, AttemptState]:
         ids = tuple(step_ids)
         if not ids:
