@@ -152,6 +152,10 @@ class UnknownPriceError(BudgetError):
     """The model's price is unknown; add it under [prices] in runwright.toml."""
 
 
+class GovernanceError(FatalStepError):
+    """A step would do what its trust level does not allow; it did not act."""
+
+
 class CacheKeyError(RunwrightError):
     """A cache key cannot be computed; make the step's inputs JSON values or set cache: false."""
 

@@ -13,6 +13,7 @@ from runwright.cachekey import cache_key
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.failure import Failure, classify, failure_events
+from runwright.engine.governance import govern
 from runwright.engine.hit import (
     Finish,
     Write,
@@ -174,7 +175,11 @@ async def execute(
             feedback=start.feedback,
         )
         try:
-            if step.timeout is not None:
+            # Before the kind acts: may it, at the step's trust level? (or ask a person)
+            wait = await govern(rc, store, a, params, emit)
+            if wait is not None:
+                result: Any = wait
+            elif step.timeout is not None:
                 async with asyncio.timeout(step.timeout):
                     result = await step.kind.run(ctx, params)
             else:
@@ -226,6 +231,10 @@ def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> CallGuard:
         pipeline=pipeline.name,
         run_usd=pipeline.budget.usd if pipeline.budget else None,
     )
+    trust_limit = rc.governor.spend_limit(a.step_id) if rc.governor is not None else None
+    if trust_limit is not None:
+        # A trust level's spending cap is one more budget of the run, on the same path.
+        policy = policy.with_run_limit(*trust_limit)
     identity = SpendIdentity(a.run_id, a.step_id, a.item, a.number, a.id)
     return BudgetGuard(store=store, identity=identity, policy=policy)
 

@@ -20,6 +20,8 @@ from pydantic import (
 
 from runwright.spec.durations import parse_duration
 
+TrustLevel = Literal["student", "intern", "supervised", "autonomous"]
+OnViolation = Literal["fail", "ask"]
 InputType = Literal["string", "integer", "number", "boolean", "array", "object"]
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 #: Worker labels: no commas or spaces (label sets are stored comma-joined).
@@ -144,6 +146,10 @@ class StepSpec(_Model):
         None, description="Send the work back to an earlier step when this one fails (a gate)."
     )
     labels: tuple[Label, ...] = Field((), max_length=8)
+    trust: TrustLevel | None = Field(None, description="What the step may do (trust levels).")
+    on_violation: OnViolation | None = Field(
+        None, description="Beyond its trust level: fail (default), or ask a person."
+    )
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
     _timeout = field_validator("timeout", mode="before")(lambda v: _to_seconds(v))
@@ -169,6 +175,10 @@ class Pipeline(_Model):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
     budget: RunBudget | None = None
+    trust: TrustLevel | None = Field(
+        None, description="The trust level of every step that sets none ([trust] default)."
+    )
+    on_violation: OnViolation | None = None
     steps: tuple[StepSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         Refusal,
         ReservationRecord,
     )
+    from runwright.store.records_trust import PatchCounts, TrustGrant
 
 
 class Transaction(Protocol):
@@ -254,6 +255,18 @@ class Transaction(Protocol):
 
     async def clear_budget_stop(self, run_id: str) -> int:
         """Lift a run's budget stop (on resume): its next calls are checked afresh."""
+        ...
+
+    async def add_trust_grant(self, grant: TrustGrant) -> None:
+        """Record a person's promotion of an agent preset to a trust level."""
+        ...
+
+    async def trust_grants(self, agent: str | None = None) -> list[TrustGrant]:
+        """Every promotion (of ``agent``), oldest first."""
+        ...
+
+    async def patch_counts(self) -> list[PatchCounts]:
+        """Each agent preset's patches in the ledger, counted by outcome."""
         ...
 
 

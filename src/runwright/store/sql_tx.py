@@ -30,11 +30,14 @@ from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_processes import ProcessWrites
 from runwright.store.sql_schedules import ScheduleWrites
+from runwright.store.sql_trust import TrustWrites
 
 A = AttemptState
 
 
-class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites, CostWrites):
+class SqlTransaction(
+    OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites, CostWrites, TrustWrites
+):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
     __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")
