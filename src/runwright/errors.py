@@ -166,6 +166,18 @@ class WorkspaceError(RunwrightError):
     """A workspace file operation failed."""
 
 
+class GitError(RunwrightError):
+    """A git command failed: the message names it, its exit code and what git said."""
+
+
+class PatchError(FatalStepError):
+    """A patch cannot be recorded, moved or applied as asked (states, scope, branches)."""
+
+
+class PatchConflict(PatchError):
+    """A patch does not apply cleanly; ``files`` names the conflicting paths."""
+
+
 class RegistryError(RunwrightError):
     """A component is unknown or registered twice."""
 

@@ -28,6 +28,7 @@ from runwright.store.sql_breakers import BreakerWrites
 from runwright.store.sql_costs import CostWrites
 from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
+from runwright.store.sql_patches import PatchWrites
 from runwright.store.sql_processes import ProcessWrites
 from runwright.store.sql_schedules import ScheduleWrites
 from runwright.store.sql_trust import TrustWrites
@@ -36,7 +37,13 @@ A = AttemptState
 
 
 class SqlTransaction(
-    OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites, CostWrites, TrustWrites
+    OutputWrites,
+    ScheduleWrites,
+    ProcessWrites,
+    BreakerWrites,
+    CostWrites,
+    TrustWrites,
+    PatchWrites,
 ):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
