@@ -84,7 +84,7 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def test_builtins_present() -> None:
     registry = build_registry(plugins=False)
-    assert registry.names() == ["approval", "llm", "python", "shell"]
+    assert registry.names() == ["approval", "gate", "llm", "python", "shell"]
     assert all(isinstance(kind, StepKind) for kind in registry.kinds().values())
     assert registry.source("shell") == "builtin"
     assert "shell" in registry
