@@ -123,7 +123,8 @@ def test_unknown_suggests_the_closest_name() -> None:
     with pytest.raises(RegistryError) as info:
         build_registry(plugins=False).get("shel")
     assert str(info.value) == (
-        "unknown step kind 'shel'; did you mean 'shell'? known kinds: approval, gate, llm, python, shell"
+        "unknown step kind 'shel'; did you mean 'shell'? "
+        "known kinds: approval, gate, llm, python, shell"
     )
 
 
