@@ -22,12 +22,12 @@ from runwright.engine.context import ProgressSink, RunContext
 from runwright.engine.lifecycle import cancel_in_tx, create_run, create_run_in_tx
 from runwright.engine.plan import Plan, build_plan
 from runwright.engine.recovery import check_not_busy, reconcile
-from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
+from runwright.engine.worker import Worker
 from runwright.errors import SpecChangedError, StateError, UsageError
 from runwright.events import Event
 from runwright.redaction import Redactor
 from runwright.registry import Registry, default_registry
-from runwright.settings import DEFAULT_CONCURRENCY, Settings
+from runwright.settings import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS, Settings
 from runwright.signals import interrupts
 from runwright.spec.diff import diff_specs
 from runwright.spec.inputs import resolve_inputs
