@@ -67,15 +67,6 @@ def main() -> int:
     args = _args(sys.argv[1:])
     prompt = args["-p"] if "-p" in args else sys.stdin.read()
     env = os.environ
-    if env.get("AGENTPROG_LOG"):
-        with open(env["AGENTPROG_LOG"], "a") as f:  # noqa: PTH123
-            line = {
-                "argv": sys.argv[1:],
-                "cwd": str(Path.cwd()),
-                "env": sorted(env),
-                "pid": os.getpid(),
-            }
-            f.write(json.dumps(line) + "\n")
     if env.get("AGENTPROG_CHILD"):
         child = subprocess.Popen(
             [sys.executable, "-c", "import time; time.sleep(3600)"],
@@ -92,9 +83,12 @@ def main() -> int:
             path, _, text = pair.partition("=")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text + "\n")
-    probes = {
-        item: _probe(item) for item in filter(None, env.get("AGENTPROG_PROBE", "").split(";"))
-    }
+    wanted = filter(None, env.get("AGENTPROG_PROBE", "").split(";"))
+    probes = {item: _probe(item) for item in wanted}
+    if env.get("AGENTPROG_LOG"):
+        line = {"argv": sys.argv[1:], "cwd": str(Path.cwd()), "env": sorted(env), "probes": probes}
+        with open(env["AGENTPROG_LOG"], "a") as f:  # noqa: PTH123
+            f.write(json.dumps(line) + "\n")
     if env.get("AGENTPROG_HANG"):
         while True:
             time.sleep(1)

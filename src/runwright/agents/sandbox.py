@@ -35,7 +35,7 @@ class SandboxSpec:
 
 def find_bwrap(env: Mapping[str, str], *, where: str) -> str:
     """The bwrap executable, or a :class:`FatalStepError` saying how to install it."""
-    found = shutil.which("bwrap", path=env.get("PATH")) or shutil.which("bwrap")
+    found = shutil.which("bwrap", path=env.get("PATH", "/usr/bin:/bin"))
     if found is None:
         raise FatalStepError(
             f"{where}: sandbox: bwrap needs bubblewrap, which is not installed "
