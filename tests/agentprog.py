@@ -12,7 +12,9 @@ step passes them as declared ``env``):
 - ``AGENTPROG_EDIT``: ``path=text;path=text`` files to write (default ``agent.txt`` = prompt);
 - ``AGENTPROG_COST``: the cost it reports (default 0.01; ``none``: no cost);
 - ``AGENTPROG_SLEEP``: seconds to wait before finishing; ``AGENTPROG_HANG=1``: forever;
-- ``AGENTPROG_FAIL``: exit with this code, reporting ``is_error``;
+  ``AGENTPROG_WAIT_FOR``: until this file exists;
+- ``AGENTPROG_FAIL``: exit with this code, reporting ``is_error``; ``AGENTPROG_FAIL_ONCE``:
+  exit 1 the first time (when this file does not exist yet; it is created);
 - ``AGENTPROG_CHILD``: start a grandchild that sleeps forever and write its pid here;
 - ``AGENTPROG_FORMAT``: ``claude`` (default), ``block`` or ``text``;
 - ``AGENTPROG_PROBE``: ``connect:HOST:PORT`` and ``write:PATH`` items (``;``-separated):
@@ -86,9 +88,18 @@ def main() -> int:
     wanted = filter(None, env.get("AGENTPROG_PROBE", "").split(";"))
     probes = {item: _probe(item) for item in wanted}
     if env.get("AGENTPROG_LOG"):
-        line = {"argv": sys.argv[1:], "cwd": str(Path.cwd()), "env": sorted(env), "probes": probes}
+        line = {
+            "argv": sys.argv[1:],
+            "cwd": str(Path.cwd()),
+            "env": sorted(env),
+            "probes": probes,
+            "pid": os.getpid(),
+        }
         with open(env["AGENTPROG_LOG"], "a") as f:  # noqa: PTH123
             f.write(json.dumps(line) + "\n")
+    if env.get("AGENTPROG_WAIT_FOR"):
+        while not Path(env["AGENTPROG_WAIT_FOR"]).exists():
+            time.sleep(0.05)
     if env.get("AGENTPROG_HANG"):
         while True:
             time.sleep(1)
@@ -97,6 +108,10 @@ def main() -> int:
     for name in filter(None, env.get("AGENTPROG_ECHO", "").split(",")):
         print(f"{name}={env.get(name, '')}", file=sys.stderr)
     fail = int(env.get("AGENTPROG_FAIL", "0"))
+    once = env.get("AGENTPROG_FAIL_ONCE")
+    if once and not Path(once).exists():
+        Path(once).write_text("failed\n")
+        fail = 1
     cost_text = env.get("AGENTPROG_COST", "0.01")
     cost = None if cost_text == "none" else float(cost_text)
     session = args.get("--resume") or args.get("--session-id") or str(uuid.uuid4())

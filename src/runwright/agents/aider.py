@@ -33,6 +33,7 @@ class Aider:
     scratch: tuple[str, ...] = (".aider*",)
     instruction_file: str | None = None
     supports_resume: bool = False
+    assigns_session: bool = False
     takes_budget: bool = False
 
     def invocation(self, request: AgentRequest) -> Invocation:

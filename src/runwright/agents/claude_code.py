@@ -2,7 +2,8 @@
 
 Claude Code prints one JSON object when it finishes: ``result`` (the final text),
 ``session_id``, ``total_cost_usd``, ``is_error`` and ``subtype``, plus usage and
-timing. ``--resume SESSION`` continues a conversation, ``--max-turns`` and
+timing. ``--resume SESSION`` continues a conversation (``--session-id`` names a new one, so
+runwright knows it before the agent finishes), ``--max-turns`` and
 ``--max-budget-usd`` bound it, ``--allowedTools`` pre-approves tools.
 """
 
@@ -33,6 +34,7 @@ class ClaudeCode:
     scratch: tuple[str, ...] = ()
     instruction_file: str | None = "CLAUDE.md"
     supports_resume: bool = True
+    assigns_session: bool = True
     takes_budget: bool = True
     #: Headless runs cannot answer permission prompts: edits in the worktree are accepted.
     permission_mode: str = "acceptEdits"
@@ -43,6 +45,8 @@ class ClaudeCode:
         argv += ["--permission-mode", self.permission_mode]
         if request.session:
             argv += ["--resume", request.session]
+        elif request.new_session:
+            argv += ["--session-id", request.new_session]
         if request.allowed_tools:
             argv += ["--allowedTools", ",".join(request.allowed_tools)]
         if request.max_turns is not None:

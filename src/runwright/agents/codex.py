@@ -31,6 +31,7 @@ class Codex:
     scratch: tuple[str, ...] = ()
     instruction_file: str | None = "AGENTS.md"
     supports_resume: bool = True
+    assigns_session: bool = False
     takes_budget: bool = False
 
     def invocation(self, request: AgentRequest) -> Invocation:

@@ -60,6 +60,11 @@ class CommandPreset:
         return bool(self.resume_args)
 
     @property
+    def assigns_session(self) -> bool:
+        """A command names its own sessions."""
+        return False
+
+    @property
     def takes_budget(self) -> bool:
         """Only when the template says how (``budget_args``)."""
         return bool(self.budget_args)

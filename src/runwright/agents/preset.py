@@ -26,6 +26,9 @@ class AgentRequest:
     cwd: Path
     #: Continue this session (``--resume``) instead of starting a new one.
     session: str | None = None
+    #: The id to give a new session, for CLIs that let the caller choose it (so that a
+    #: run cut short by a crash can be continued); None: the CLI picks one.
+    new_session: str | None = None
     allowed_tools: tuple[str, ...] = ()
     max_turns: int | None = None
     model: str | None = None
@@ -77,6 +80,11 @@ class Preset(Protocol):
     @property
     def supports_resume(self) -> bool:
         """Whether :attr:`AgentRequest.session` is honoured (a resumed conversation)."""
+        ...
+
+    @property
+    def assigns_session(self) -> bool:
+        """Whether :attr:`AgentRequest.new_session` is honoured (the caller names sessions)."""
         ...
 
     @property

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,10 +141,12 @@ async def _launch(
         limit = max(room, 0.0) if limit is None else min(limit, max(room, 0.0))
     paths.prompt.parent.mkdir(parents=True, exist_ok=True)
     paths.prompt.write_text(prompt, encoding="utf-8")
+    resumed = session if preset.supports_resume else None
     request = AgentRequest(
         prompt=prompt,
         cwd=wt.path,
-        session=session if preset.supports_resume else None,
+        session=resumed,
+        new_session=str(uuid.uuid4()) if resumed is None and preset.assigns_session else None,
         allowed_tools=task.allowed_tools,
         max_turns=task.max_turns,
         model=task.model,
@@ -182,7 +185,9 @@ async def _launch(
     )
 
     async def launch() -> _Launched:
-        records.record_start(paths, agent=preset.name, session=request.session)
+        records.record_start(
+            paths, agent=preset.name, session=request.session or request.new_session
+        )
         try:
             finished = await run_process(
                 argv,
