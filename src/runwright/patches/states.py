@@ -1,0 +1,8 @@
+"""STAND-IN."""
+
+from enum import StrEnum
+
+
+class PatchState(StrEnum):
+    PROPOSED = "proposed"
+    REJECTED = "rejected"
