@@ -19,7 +19,7 @@ def write_pipeline(tmp_path: Path, text: str) -> Path:
     return path
 
 
-async def test_a_run_over_budget_starts_no_more_agents(tmp_path: Path) -> None:
+async def test_a_run_over_budget_starts_no_more_agents(tmp_path: Path, db_url: str) -> None:
     make_repo(tmp_path / "repo")
     log = tmp_path / "agent.log"
     env = f"{{AGENTPROG_LOG: '{log}', AGENTPROG_COST: '0.08'}}"
@@ -30,7 +30,7 @@ async def test_a_run_over_budget_starts_no_more_agents(tmp_path: Path) -> None:
         f"  - {{id: second, needs: [first], uses: agent, with: {{agent: fake, prompt: two, "
         f"env: {env}}}}}\n",
     )
-    settings = configure(tmp_path)
+    settings = configure(tmp_path, db=db_url)
     result, outputs, events = await start(settings, pipe)
     assert result.status is RunStatus.FAILED
     # The first agent was given the whole budget as its limit and reported going over it.

@@ -20,10 +20,12 @@ from runwright.states import RunStatus
 Write = Callable[[str, str], Path]
 
 
-def configure(tmp_path: Path, extra: str = "", env: dict[str, str] | None = None) -> Settings:
+def configure(
+    tmp_path: Path, extra: str = "", env: dict[str, str] | None = None, db: str | None = None
+) -> Settings:
     (tmp_path / "runwright.toml").write_text(agents_toml() + extra)
     return Settings.from_env(
-        {**clean_env(), **(env or {})}, cwd=tmp_path, db=str(tmp_path / "state" / "r.db")
+        {**clean_env(), **(env or {})}, cwd=tmp_path, db=db or str(tmp_path / "state" / "r.db")
     )
 
 
