@@ -94,6 +94,7 @@ def main() -> int:
             "env": sorted(env),
             "probes": probes,
             "pid": os.getpid(),
+            "claude_md": Path("CLAUDE.md").read_text() if Path("CLAUDE.md").exists() else None,
         }
         with open(env["AGENTPROG_LOG"], "a") as f:  # noqa: PTH123
             f.write(json.dumps(line) + "\n")

@@ -16,6 +16,8 @@ from runwright.api import Session
 from runwright.events import EventType
 from runwright.settings import Settings
 from runwright.states import RunStatus
+from runwright.steps.agent import AgentStep
+from runwright.steps.base import StepKind
 
 Write = Callable[[str, str], Path]
 
@@ -85,6 +87,7 @@ async def test_the_agent_works_in_its_own_worktree_and_the_users_tree_is_untouch
     [run] = log_lines(log)
     assert Path(run["cwd"]).parent == repo / ".runwright" / "worktrees"
     # The instructions were there for the agent, and are not part of the patch.
+    assert run["claude_md"] == "Only touch src/.\n"
     assert "CLAUDE.md" not in out["files"]
     types = [e.type for e in events]
     assert EventType.AGENT_STARTED in types and EventType.AGENT_FINISHED in types
@@ -186,6 +189,49 @@ async def test_a_scope_violation_fails_the_step_naming_the_files(tmp_path: Path)
     assert result.status is RunStatus.FAILED
     [failed] = [e for e in events if e.type == EventType.STEP_FAILED]
     assert "secrets.txt" in json.dumps(failed.data) and "scope" in json.dumps(failed.data)
+
+
+async def test_the_repositorys_own_instruction_file_is_kept_and_never_in_the_patch(
+    tmp_path: Path,
+) -> None:
+    make_repo(tmp_path / "repo", {"CLAUDE.md": "Use tabs.\n", "a.py": "1\n"})
+    log = tmp_path / "agent.log"
+    pipe = pipeline(
+        tmp_path,
+        "  - id: a\n    uses: agent\n    with:\n      agent: fake\n      prompt: go\n"
+        "      instructions: Be brief.\n"
+        f"      env: {{AGENTPROG_LOG: '{log}', AGENTPROG_EDIT: 'a.py=2'}}\n",
+    )
+    result, outputs, _ = await start(configure(tmp_path), pipe)
+    assert result.status is RunStatus.SUCCEEDED, result
+    [run] = log_lines(log)
+    assert run["claude_md"] == "Use tabs.\n\nBe brief.\n"
+    assert outputs["a"]["files"] == ["a.py"]
+    branch = outputs["a"]["branch"]
+    assert sh_git(tmp_path / "repo", "show", f"{branch}:CLAUDE.md") == "Use tabs.\n"
+
+
+async def test_the_steps_own_timeout_kills_the_agents_group_too(tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    pidfile = tmp_path / "child.pid"
+    pipe = pipeline(
+        tmp_path,
+        "  - id: slow\n    uses: agent\n    timeout: 1\n    with:\n      agent: fake\n"
+        f"      prompt: wait\n      env: {{AGENTPROG_HANG: '1', AGENTPROG_CHILD: '{pidfile}'}}\n",
+    )
+    result, _, _ = await start(configure(tmp_path), pipe)
+    assert result.status is RunStatus.FAILED
+    child = int(pidfile.read_text())
+    assert wait_until(lambda: not _alive(child), 10), "the agent's grandchild survived"
+
+
+def test_capabilities_name_what_an_agent_step_would_do() -> None:
+    kind = AgentStep()
+    assert kind.capabilities({"agent": "x"}) == {"agent", "write_workspace", "spend", "network"}
+    boxed = kind.capabilities({"sandbox": "bwrap"})
+    assert boxed == {"agent", "write_workspace", "spend", "sandboxed"}
+    assert "network" in kind.capabilities({"sandbox": "bwrap", "network": True})
+    assert isinstance(kind, StepKind)
 
 
 def _alive(pid: int) -> bool:

@@ -130,7 +130,7 @@ def parse_task(params: Mapping[str, Any], *, step_id: str, base_dir: Path) -> Ag
         session=session,
         sandbox=sandbox,
         network=network,
-        writable=tuple((base_dir / p).resolve() for p in strings("writable")),
+        writable=tuple((base_dir / Path(p).expanduser()).resolve() for p in strings("writable")),
         scope=_scope(params.get("scope"), where),
         max_turns=number("max_turns", integer=True),
         model=string("model"),
