@@ -40,6 +40,8 @@ async def test_a_run_over_budget_starts_no_more_agents(tmp_path: Path, db_url: s
     # The second agent never started: refused before launch.
     failed = [e for e in events if e.type == EventType.STEP_FAILED and e.step_id == "second"]
     assert failed and "budget" in str(failed[0].data)
+    started = [e.step_id for e in events if e.type == EventType.AGENT_STARTED]
+    assert started == ["first"]
     async with Session(settings) as s:
         costs = await s.store.costs(run_id=result.run_id)
         held = await s.store.reservations(run_id=result.run_id)

@@ -171,20 +171,21 @@ async def _launch(
         )
         argv = wrap(bwrap, argv, spec, cwd=wt.path)
         env["TMPDIR"] = "/tmp"
-    ctx.emit(
-        EventType.AGENT_STARTED,
-        {
-            "agent": preset.name,
-            "branch": wt.branch,
-            "base": wt.base,
-            "sandbox": task.sandbox,
-            "network": task.network or not task.sandboxed,
-            "session": request.session,
-            "max_budget_usd": request.max_budget_usd,
-        },
-    )
 
     async def launch() -> _Launched:
+        # Only once the budget let it start: a refused agent has no agent.started.
+        ctx.emit(
+            EventType.AGENT_STARTED,
+            {
+                "agent": preset.name,
+                "branch": wt.branch,
+                "base": wt.base,
+                "sandbox": task.sandbox,
+                "network": task.network or not task.sandboxed,
+                "session": request.session,
+                "max_budget_usd": request.max_budget_usd,
+            },
+        )
         records.record_start(
             paths, agent=preset.name, session=request.session or request.new_session
         )
