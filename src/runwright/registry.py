@@ -25,6 +25,7 @@ PLUGIN_GROUP = "runwright.plugins"
 BUILTIN_KINDS: tuple[str, ...] = (
     "runwright.steps.agent:AgentStep",
     "runwright.steps.approval:ApprovalStep",
+    "runwright.steps.gate:GateStep",
     "runwright.steps.llm:LlmStep",
     "runwright.steps.python:PythonStep",
     "runwright.steps.shell:ShellStep",

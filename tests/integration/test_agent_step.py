@@ -14,6 +14,7 @@ from agenttools import agents_toml, log_lines, make_repo, sh_git, user_state
 from clitools import clean_env, wait_until
 from runwright.api import Session
 from runwright.events import EventType
+from runwright.patches import ledger
 from runwright.settings import Settings
 from runwright.states import RunStatus
 from runwright.steps.agent import AgentStep
@@ -93,7 +94,17 @@ async def test_the_agent_works_in_its_own_worktree_and_the_users_tree_is_untouch
     assert EventType.AGENT_STARTED in types and EventType.AGENT_FINISHED in types
     async with Session(settings) as s:
         [cost] = await s.store.costs(run_id=result.run_id)
+        patch = await ledger.get(s.store, out["patch"])
+        text = await ledger.diff_text(s.store, out["patch"])
     assert (cost.provider, cost.model, cost.usd) == ("agent", "fake", pytest.approx(0.01))
+    # The patch is in the ledger: proposed, from this attempt, its diff a blob.
+    assert (patch.state, patch.step_id, patch.agent, patch.base) == (
+        "proposed",
+        "implement",
+        "fake",
+        out["base"],
+    )
+    assert "+print(1)" in text and "CLAUDE.md" not in text
 
 
 async def test_an_agent_that_changes_nothing_proposes_no_patch(tmp_path: Path) -> None:
@@ -185,10 +196,14 @@ async def test_a_scope_violation_fails_the_step_naming_the_files(tmp_path: Path)
         "      scope: {write: ['src/*']}\n"
         "      env: {AGENTPROG_EDIT: 'src/ok.py=1;secrets.txt=2'}\n",
     )
-    result, _, events = await start(configure(tmp_path), pipe)
+    settings = configure(tmp_path)
+    result, _, events = await start(settings, pipe)
     assert result.status is RunStatus.FAILED
     [failed] = [e for e in events if e.type == EventType.STEP_FAILED]
     assert "secrets.txt" in json.dumps(failed.data) and "scope" in json.dumps(failed.data)
+    async with Session(settings) as s:
+        [patch] = await ledger.patches(s.store, run_id=result.run_id)
+    assert patch.state == "rejected" and "secrets.txt" in (patch.reason or "")
 
 
 async def test_the_repositorys_own_instruction_file_is_kept_and_never_in_the_patch(

@@ -339,7 +339,10 @@ async def _propose(
     from runwright.repo.diff import snapshot
 
     where = f"step '{ctx.step_id}'"
-    diff = await snapshot(wt, f"runwright: {ctx.step_id} attempt {ctx.attempt} ({preset.name})")
+    # The instruction file is put back already; excluded too, whatever the agent did to it.
+    exclude = (preset.instruction_file,) if preset.instruction_file else ()
+    message = f"runwright: {ctx.step_id} attempt {ctx.attempt} ({preset.name})"
+    diff = await snapshot(wt, message, exclude=exclude)
     output["files"] = list(diff.files)
     output["diffstat"] = {"files": len(diff.files), "added": diff.added, "removed": diff.removed}
     if diff.empty or ctx.store is None:
@@ -356,12 +359,13 @@ async def _propose(
         attempt_id=await _attempt_id(ctx),
         agent=preset.name,
         repo=wt.repo,
+        base=wt.base,
         branch=wt.branch,
         diff=diff,
         scope=scope,
     )
     output["patch"] = record.id
-    if record.state is PatchState.REJECTED:
+    if record.state == PatchState.REJECTED:
         raise FatalStepError(
             f"{where}: the agent's patch {record.id[:12]} is outside the step's scope and was "
             f"rejected: {record.reason}; widen with.scope or tell the agent what it may change"

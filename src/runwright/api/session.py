@@ -39,6 +39,7 @@ from runwright.store.records import CacheStats, LogChunk, RunRecord
 
 if TYPE_CHECKING:
     from runwright.api.costs import CostReport
+    from runwright.engine.governor import Governor
 
 Notify = Callable[[str], None]
 
@@ -271,7 +272,18 @@ class Session:
             no_cache=bool(run.options.get("no_cache")),
             config=self.settings.config,
             progress=self.on_progress,
+            governor=self._governor(plan),
         )
+
+    def _governor(self, plan: Plan) -> Governor | None:
+        """The run's trust policy, or ``None`` when every step is autonomous (no checks)."""
+        from runwright.config import LoadedConfig
+        from runwright.governance.policy import TrustPolicy, promotions_loader
+
+        trust = (self.settings.config or LoadedConfig.empty()).config.trust
+        if not TrustPolicy.needed(plan.pipeline, trust):
+            return None
+        return TrustPolicy(plan.pipeline, trust, promotions_loader(self.store))
 
     async def _drive(
         self, run: RunRecord, plan: Plan, *, concurrency: int, handle_signals: bool, notify: Notify

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runwright.config.agents import AgentConfig
+from runwright.config.trust import TrustConfig
 
 ProviderType = Literal["openai", "anthropic", "local"]
 
@@ -168,6 +169,7 @@ class ProjectConfig(_Strict):
     prices: dict[str, Price] = Field(default_factory=dict)
     budgets: Budgets = Field(default_factory=Budgets)
     agents: dict[str, AgentConfig] = Field(default_factory=dict)
+    trust: TrustConfig = Field(default_factory=TrustConfig)
 
     @field_validator("models")
     @classmethod

@@ -1,4 +1,6 @@
-"""STAND-IN for h/patches' runwright.patches (INTERFACES §2; no store writes).
+"""The patch ledger: every agent attempt's diff, its state, and every move an event.
 
-On merge, take h/patches' versions of these files.
+``proposed -> validated -> accepted -> applied``, or ``rejected | conflicted |
+rolled_back``. Diffs are blobs; a gate or an apply may run on another worker,
+since everything they need is in the store.
 """

@@ -1,4 +1,6 @@
-"""STAND-IN for h/patches' runwright.repo (INTERFACES §1), so h/agent is green alone.
+"""Git plumbing for agents, gates and patches: worktrees, diffs, applying changes.
 
-On merge, take h/patches' versions of these files.
+Everything runs git as a subprocess with a clean environment, and nothing here
+touches the user's working tree, index or checked-out branch unless a function
+says so (:mod:`runwright.patches.apply` decides when that is safe).
 """
