@@ -10,6 +10,7 @@ step passes them as declared ``env``):
 
 - ``AGENTPROG_LOG``: a file it appends one JSON line to per run (argv, cwd, env names);
 - ``AGENTPROG_EDIT``: ``path=text;path=text`` files to write (default ``agent.txt`` = prompt);
+- ``AGENTPROG_FEEDBACK_EDIT``: the edits instead, when the prompt says it was sent back;
 - ``AGENTPROG_COST``: the cost it reports (default 0.01; ``none``: no cost);
 - ``AGENTPROG_SLEEP``: seconds to wait before finishing; ``AGENTPROG_HANG=1``: forever;
   ``AGENTPROG_WAIT_FOR``: until this file exists;
@@ -78,6 +79,8 @@ def main() -> int:
         )
         Path(env["AGENTPROG_CHILD"]).write_text(str(child.pid))
     edits = env.get("AGENTPROG_EDIT")
+    if "sent back" in prompt and env.get("AGENTPROG_FEEDBACK_EDIT"):
+        edits = env["AGENTPROG_FEEDBACK_EDIT"]
     if edits is None:
         Path("agent.txt").write_text(prompt + "\n")
     else:
