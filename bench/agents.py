@@ -1,6 +1,6 @@
 """Agent steps: runwright's cost per agent step over running the agent program bare.
 
-    .venv/bin/python bench/agents.py
+    .venv/bin/python bench/agents.py [FILES]     # a repository of FILES files (default 1000)
 
 Eight agent steps (the tests' agent program, tests/agentprog.py: it writes a file and
 prints Claude-Code-style JSON) in one run, in process (no CLI start-up), at
@@ -67,15 +67,17 @@ def bare_loop(root: Path) -> float:
 
 
 def main() -> None:
+    files = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        make_repo(root / "repo", 1000)
+        make_repo(root / "repo", files)
         (root / "runwright.toml").write_text(
             f'[agents.fake]\npreset = "claude-code"\nexecutable = "{AGENT}"\n'
         )
         bare = statistics.median(bare_loop(root) for _ in range(3))
         par = asyncio.run(engine_run(root, N))
         seq = asyncio.run(engine_run(root, 1))
+    print(f"repository of {files} files")
     print(f"bare shell loop, {N} agent runs: {bare:.2f} s ({bare / N * 1000:.0f} ms each)")
     print(f"runwright, {N} agent steps, concurrency {N}: {par:.2f} s")
     print(f"runwright, {N} agent steps, concurrency 1: {seq:.2f} s")
