@@ -256,3 +256,16 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return stat.exists() and stat.read_text().split(") ")[1][0] != "Z"
+
+
+async def test_no_repository_fails_at_once_saying_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()  # not a git repository
+    pipe = pipeline(
+        tmp_path,
+        "  - id: a\n    uses: agent\n    retry: {attempts: 3, initial_delay: 0}\n"
+        "    with: {agent: fake, prompt: go}\n",
+    )
+    result, _, events = await start(configure(tmp_path), pipe)
+    assert result.status is RunStatus.FAILED
+    failed = [e for e in events if e.type == EventType.STEP_FAILED]
+    assert len(failed) == 1 and "not inside a git repository" in json.dumps(failed[0].data)

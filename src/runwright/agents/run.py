@@ -29,7 +29,7 @@ from runwright.agents.process import AgentTimeout, Finished, run_process
 from runwright.agents.records import Paths
 from runwright.agents.sandbox import SandboxSpec, find_bwrap, wrap
 from runwright.agents.task import AgentTask
-from runwright.errors import FatalStepError, RegistryError, StepError
+from runwright.errors import FatalStepError, GitError, RegistryError, StepError
 from runwright.events import EventType, Level
 from runwright.states import AttemptState
 from runwright.steps.base import StepContext
@@ -74,8 +74,12 @@ async def run_agent(ctx: StepContext, task: AgentTask) -> dict[str, Any]:
     except RegistryError as exc:
         raise FatalStepError(f"{where}: {exc.message}") from exc
     bwrap = find_bwrap(ctx.env, where=where) if task.sandboxed else None
-    repo = await toplevel(task.repo or ctx.pipeline_dir)
-    base = await resolve(repo, task.base)
+    try:
+        repo = await toplevel(task.repo or ctx.pipeline_dir)
+        base = await resolve(repo, task.base)
+    except GitError as exc:
+        # No repository or no such ref: retrying cannot help.
+        raise FatalStepError(f"{where}: {exc.message}") from exc
     root = worktree_root(repo)
     previous = await _previous_attempt(ctx)
 
