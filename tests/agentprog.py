@@ -72,7 +72,8 @@ def main() -> int:
     env = os.environ
     if env.get("AGENTPROG_CHILD"):
         child = subprocess.Popen(
-            [sys.executable, "-c", "import time; time.sleep(3600)"],
+            # The prompt rides along in its argv: tests find it by its command line.
+            [sys.executable, "-c", "import time; time.sleep(3600)", prompt[:80]],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

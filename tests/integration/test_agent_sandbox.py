@@ -10,6 +10,7 @@ import pytest
 from test_agent_step import configure, pipeline, start
 
 from agenttools import log_lines, make_repo, require_bwrap, user_state
+from clitools import wait_until
 from runwright.agents.sandbox import PACKAGE, find_bwrap
 from runwright.errors import FatalStepError
 from runwright.states import RunStatus
@@ -81,3 +82,35 @@ def test_missing_bwrap_names_the_package_to_install(tmp_path: Path) -> None:
         find_bwrap({"PATH": str(tmp_path)}, where="step 'a'")
     message = str(info.value)
     assert f"apt-get install {PACKAGE}" in message and "sandbox: none" in message
+
+
+async def test_the_timeout_kills_everything_inside_the_sandbox(tmp_path: Path) -> None:
+    require_bwrap()
+    make_repo(tmp_path / "repo")
+    marker = f"hang-{tmp_path.name}"
+    child = tmp_path / "logs" / "child.pid"
+    child.parent.mkdir()
+    pipe = pipeline(
+        tmp_path,
+        "  - id: a\n    uses: agent\n    with:\n      agent: fake\n"
+        f"      prompt: {marker}\n      sandbox: bwrap\n      timeout: 1\n"
+        f"      writable: ['{child.parent}']\n"
+        f"      env: {{AGENTPROG_HANG: '1', AGENTPROG_CHILD: '{child}'}}\n",
+    )
+    result, _, _ = await start(configure(tmp_path), pipe)
+    assert result.status is RunStatus.FAILED
+    assert child.exists()  # the grandchild had started, inside the sandbox
+    assert wait_until(lambda: not _running(marker), 10), "a sandboxed process survived"
+
+
+def _running(marker: str) -> bool:
+    """Whether any live process has ``marker`` in its command line."""
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                state = (entry / "stat").read_text().split(") ")[1][0]
+                if state != "Z":
+                    return True
+        except OSError:
+            continue
+    return False
