@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -28,6 +28,9 @@ from runwright.steps.shell import (
     _spawn,
     _terminate_group,
 )
+
+#: Characters of the agent's last output line shown as the step's progress.
+_PROGRESS_CHARS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ async def run_process(
             transport, capture = await _spawn(argv, cwd=cwd, env=env, ctx=ctx)
         else:
             transport, capture = await _spawn(argv, cwd=cwd, env=env, ctx=ctx, stdin=fh)
-    capture.attach(ctx.redactor, ctx.log)
+    capture.attach(ctx.redactor, _logger(ctx))
     pgid = transport.get_pid()
     try:
         try:
@@ -93,3 +96,17 @@ async def run_process(
         stderr=capture.stderr.text(),
         duration_s=round(time.monotonic() - started, 6),
     )
+
+
+def _logger(ctx: StepContext) -> Callable[[str, str], None]:
+    """Stream to the run's logs; with a live display, also show the agent's last line."""
+    if not ctx.shows_progress:
+        return ctx.log
+
+    def log(stream: str, text: str) -> None:
+        ctx.log(stream, text)
+        last = text.rstrip().rsplit("\n", 1)[-1].strip()
+        if last:
+            ctx.progress(last[-_PROGRESS_CHARS:])
+
+    return log
