@@ -48,6 +48,25 @@ class Paths:
     def instructions(self) -> Path:
         return self.root / f"{self.name}.instructions.md"
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file an agent run may leave beside its worktree."""
+        return (self.started, self.result, self.prompt, self.instructions)
+
+
+def remove(root: Path, name: str) -> list[Path]:
+    """Delete the files an agent run left beside worktree ``name`` (for gc); those removed.
+
+    Call it with the worktree itself: once a worktree is gone, nothing can recover from
+    its result, and a later attempt must not find a stale one.
+    """
+    removed = []
+    for path in Paths(root, name).files:
+        if path.exists():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` atomically and durably."""

@@ -40,3 +40,19 @@ def test_bad_values_are_named(params: dict[str, Any], message: str) -> None:
     with pytest.raises(FatalStepError, match="step 's': ") as info:
         parse(**params)
     assert message in str(info.value)
+
+
+def test_records_round_trip_and_are_removed_with_their_worktree(tmp_path: Path) -> None:
+    from runwright.agents import records
+    from runwright.agents.process import Finished
+
+    paths = records.Paths(tmp_path, "run-s-1")
+    assert records.load_result(paths) is None and records.started_session(paths) is None
+    records.record_start(paths, agent="a", session="s-1")
+    records.record_result(paths, agent="a", finished=Finished(0, "out", "err", 1.5))
+    assert records.started_session(paths) == "s-1"
+    assert records.load_result(paths) == Finished(0, "out", "err", 1.5)
+    paths.result.write_text("{torn")  # a write cut short reads as no result
+    assert records.load_result(paths) is None
+    assert set(records.remove(tmp_path, "run-s-1")) == {paths.started, paths.result}
+    assert list(tmp_path.iterdir()) == []
