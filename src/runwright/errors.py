@@ -179,6 +179,10 @@ class PatchError(FatalStepError):
     """A patch cannot be recorded, moved or applied as asked (states, scope, branches)."""
 
 
+class GateFailed(PatchError):
+    """A gate command failed on a patch: the patch is rejected (an on_fail loop may retry)."""
+
+
 class PatchConflict(PatchError):
     """A patch does not apply cleanly; ``files`` names the conflicting paths."""
 
