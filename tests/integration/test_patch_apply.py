@@ -8,18 +8,13 @@ from pathlib import Path
 import pytest
 
 from gittools import git, make_repo, state
+from patchtools import FILES, FIXED, agent_patch, leftovers
 from runwright.errors import DirtyCheckout, PatchConflict, PatchError
 from runwright.patches import ledger
 from runwright.patches.apply import apply_patch, rollback_patch
-from runwright.patches.states import PatchState
-from runwright.repo.diff import snapshot
-from runwright.repo.worktree import branch_name, create, list_worktrees, remove
+from runwright.repo.worktree import create, list_worktrees
 from runwright.store import open_store
 from runwright.store.base import Store
-from runwright.store.records_patches import PatchRecord
-
-FILES = {"calc.py": "def add(a, b):\n    return a - b\n", "README.md": "calc\n"}
-FIXED = "def add(a, b):\n    return a + b\n"
 
 
 @pytest.fixture
@@ -29,43 +24,6 @@ async def store(db_url: str) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
-
-
-async def agent_patch(
-    store: Store,
-    repo: Path,
-    files: dict[str, str | bytes],
-    *,
-    base: str = "main",
-    attempt: int = 1,
-    validate: bool = True,
-) -> PatchRecord:
-    """What an agent step leaves: work in its worktree, snapshotted and proposed."""
-    wt = await create(
-        repo, base=base, branch=branch_name("r1", "fix", attempt), name=f"r1-fix-{attempt}"
-    )
-    for name, content in files.items():
-        target = wt.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content)
-    diff = await snapshot(wt, "agent work")
-    p = await ledger.propose(
-        store, run_id="r1", step_id="fix", item=None, attempt=attempt, attempt_id=None,
-        agent="test-agent", repo=repo, base=wt.base, branch=wt.branch, diff=diff,
-    )  # fmt: skip
-    await remove(wt)
-    if validate:
-        p = await ledger.transition(store, p.id, PatchState.VALIDATED, reason="gate passed")
-    return p
-
-
-def leftovers(repo: Path) -> list[str]:
-    """Scratch worktrees and branches an apply must not leave behind."""
-    branches = git(repo, "branch", "--list", "runwright/scratch/*").split()
-    return branches + [line for line in git(repo, "worktree", "list").splitlines()[1:]]
 
 
 async def test_apply_to_the_checked_out_branch_updates_it_and_records_the_commit(
