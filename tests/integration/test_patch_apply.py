@@ -85,7 +85,7 @@ async def test_a_conflict_marks_the_patch_conflicted_and_changes_nothing(
     with pytest.raises(PatchConflict, match=conflict) as e:
         await apply_patch(store, p.id)
     assert e.value.fields["files"] == ["calc.py"]
-    assert "rebase the work" in str(e.value)
+    assert "--diff | git apply --3way" in str(e.value)
     assert state(repo) == before
     assert leftovers(repo) == []
     conflicted = await ledger.get(store, p.id)

@@ -103,3 +103,50 @@ def test_capabilities_name_what_it_does() -> None:
     kind = build_registry(plugins=False).get("patch.apply")
     assert kind.capabilities({"patch": "x"}) == {"apply_patch", "write_workspace"}  # type: ignore[attr-defined]
     assert kind.requires == {"patch"} and not kind.pure
+
+
+GATED = """
+name: gated
+inputs:
+  patch: {type: string}
+steps:
+  - id: implement
+    uses: python
+    with: {function: "steps:made", args: {patch: "{{ inputs.patch }}"}}
+  - id: test
+    uses: gate
+    needs: [implement]
+    with:
+      patch: "{{ steps.implement.output.patch }}"
+      command: python -c "import calc; assert calc.add(2, 2) == 4"
+  - id: ship
+    uses: patch.apply
+    needs: [test]
+    with: {patch: "{{ steps.implement.output.patch }}", message: Fix add()}
+"""
+
+
+async def test_a_gated_patch_is_validated_then_applied(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", FILES)
+    store = open_store(settings.database_url)
+    try:
+        proposed = await agent_patch(store, repo, {"calc.py": FIXED}, validate=False)
+    finally:
+        await store.close()
+    # The pipeline lives in the repository, as an agent pipeline would (an agent step's
+    # output would carry the patch id; a python step stands in for it here).
+    write("repo/steps.py", "def made(patch):\n    return {'patch': patch}\n")
+    git(repo, "add", "steps.py")
+    git(repo, "commit", "-qm", "pipeline code")
+    result, details, _ = await run(
+        settings, write("repo/gated.yaml", GATED), inputs={"patch": proposed.id}
+    )
+    assert result.status == RunStatus.SUCCEEDED, [s.error for s in details.steps]
+    async with Session(settings) as s:
+        shipped = await s.output(result.run_id, "ship")
+        record = await ledger.get(s.store, proposed.id)
+    assert record.state == "applied" and shipped["commit"] == record.applied_commit
+    assert (repo / "calc.py").read_text() == FIXED
+    assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""

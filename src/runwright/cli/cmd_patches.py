@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 
 from runwright.cli.app import G, app, no_database, read_async, run_async
-from runwright.cli.output import ago, emit_json, markup, out, table
+from runwright.cli.output import emit_json, markup, out, table
 
 if TYPE_CHECKING:
     from runwright.api.patches import PatchView
@@ -74,17 +74,14 @@ def patches(
     if not found:
         out.print("no patches" + (" matching" if run or state or agent else " yet"))
         return
-    columns = ("patch", "state", "from", "agent", "files", "+/-", "age", "reason")
-    grid = table(*columns, wrap=("reason",))
+    # Narrow enough for 80 columns; the agent and file names are in `patch show` / --json.
+    grid = table("patch", "state", "from", "+/-", "reason", wrap=("reason",))
     for p in found:
         grid.add_row(
             p.id[:12],
             _state(p.state),
             _where(p),
-            p.agent or "-",
-            str(len(p.files)),
             markup("[green]+{}[/] [red]-{}[/]", p.added, p.removed),
-            ago(p.created_at),
             p.reason or "",
         )
     out.print(grid)

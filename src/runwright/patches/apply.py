@@ -256,9 +256,9 @@ async def apply_patch(
             reason = f"conflicts with {target} at {_short(tip)} in {', '.join(files)}"
             await ledger.transition(store, p.id, PatchState.CONFLICTED, reason=reason, by=by)
             raise PatchConflict(
-                f"patch {_short(p.id)} does not apply to {target}: {reason}; rebase the work "
-                "on the current branch (re-run the agent step) or merge it by hand from "
-                f"`runwright patch show {_short(p.id)}`",
+                f"patch {_short(p.id)} does not apply to {target}: {reason}; re-run the agent "
+                f"step on the current {target}, or merge it by hand: `runwright patch show "
+                f"{_short(p.id)} --diff | git apply --3way`",
                 files=list(files),
                 patch=p.id,
                 branch=target,
