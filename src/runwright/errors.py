@@ -22,8 +22,13 @@ docstring is the default message, and each message says what to do next.
     │       └── BudgetError       a spending call refused by the cost rules (never retried)
     │           ├── BudgetExceeded    the call's worst-case cost does not fit a budget
     │           └── UnknownPriceError no price is known and budgets.unknown_price = "error"
+    │       ├── GovernanceError   a step beyond its trust level
+    │       └── PatchError        a patch cannot be recorded, moved or applied as asked
+    │           ├── PatchConflict     it does not apply cleanly (``files`` names them)
+    │           └── DirtyCheckout     the target branch is checked out with uncommitted changes
     ├── CacheKeyError             a cache key cannot be computed from a step's inputs
     ├── WorkspaceError            a file write outside the workspace or that failed
+    ├── GitError                  a git command failed (names it, its exit code, git's words)
     ├── RegistryError             an unknown or duplicate component
     ├── ConfigError               bad settings (database URL, flags)
     └── UsageError                a command used in a way it cannot work (e.g. files exist)
@@ -180,6 +185,10 @@ class GateFailed(PatchError):
 
 class PatchConflict(PatchError):
     """A patch does not apply cleanly; ``files`` names the conflicting paths."""
+
+
+class DirtyCheckout(PatchError):
+    """The target branch is checked out with uncommitted changes; commit or stash them first."""
 
 
 class RegistryError(RunwrightError):

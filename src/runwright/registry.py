@@ -27,6 +27,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "runwright.steps.approval:ApprovalStep",
     "runwright.steps.gate:GateStep",
     "runwright.steps.llm:LlmStep",
+    "runwright.steps.patch_apply:PatchApplyStep",
     "runwright.steps.python:PythonStep",
     "runwright.steps.shell:ShellStep",
 )

@@ -229,6 +229,7 @@ def _register() -> None:
         cmd_explain,
         cmd_logs,
         cmd_output,
+        cmd_patches,
         cmd_read,
         cmd_run,
         cmd_schedule,
