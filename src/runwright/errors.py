@@ -152,6 +152,10 @@ class UnknownPriceError(BudgetError):
     """The model's price is unknown; add it under [prices] in runwright.toml."""
 
 
+class GovernanceError(FatalStepError):
+    """A step would do what its trust level does not allow; it did not act."""
+
+
 class CacheKeyError(RunwrightError):
     """A cache key cannot be computed; make the step's inputs JSON values or set cache: false."""
 
@@ -160,6 +164,22 @@ class CacheKeyError(RunwrightError):
 
 class WorkspaceError(RunwrightError):
     """A workspace file operation failed."""
+
+
+class GitError(RunwrightError):
+    """A git command failed: the message names it, its exit code and what git said."""
+
+
+class PatchError(FatalStepError):
+    """A patch cannot be recorded, moved or applied as asked (states, scope, branches)."""
+
+
+class GateFailed(PatchError):
+    """A gate command failed on a patch: the patch is rejected (an on_fail loop may retry)."""
+
+
+class PatchConflict(PatchError):
+    """A patch does not apply cleanly; ``files`` names the conflicting paths."""
 
 
 class RegistryError(RunwrightError):

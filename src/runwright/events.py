@@ -23,6 +23,8 @@ class EventType(StrEnum):
     STEP_WAITING = "step.waiting"
     STEP_LOG = "step.log"
     STEP_LEASE_EXPIRED = "step.lease_expired"
+    #: ``on_fail``: the step failed and its work went back to an earlier step (feedback).
+    STEP_SENT_BACK = "step.sent_back"
     CACHE_HIT = "cache.hit"
     CACHE_MISS = "cache.miss"
     FILE_WRITTEN = "file.written"

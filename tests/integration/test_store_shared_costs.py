@@ -169,3 +169,27 @@ async def test_a_budget_set_after_spending_counts_what_was_spent_before(store: S
     spent = await raw(store, "SELECT usd FROM budget_scopes WHERE scope='total'")
     ledger = sum(r.usd or 0 for r in await store.reservations() if r.state != "denied")
     assert spent[0][0] == pytest.approx(ledger) == pytest.approx(0.30)
+
+
+async def test_a_budget_added_while_others_reserve_without_it_misses_nothing(
+    db_url: str, store: SqlStore
+) -> None:
+    # Processes with the old configuration (no budget) reserve at the very moment the
+    # first ones with a new total budget do: the total row must count them all.
+    others = [open_store(db_url) for _ in range(4)]
+    total = BudgetLimit("total", 1000.0, "total")
+    try:
+        for round_ in range(8):
+            await raw(store, "DELETE FROM budget_scopes")
+            await asyncio.gather(
+                *[
+                    reserve(s, hold(0.01, run_id=f"r{round_}-{i}"), *([total] if i % 2 else []))
+                    for i, s in enumerate(others)
+                ]
+            )
+            rows = await raw(store, "SELECT usd FROM budget_scopes WHERE scope='total'")
+            ledger = sum(r.usd or 0 for r in await store.reservations() if r.state == "held")
+            assert rows[0][0] == pytest.approx(ledger), f"round {round_}"
+    finally:
+        for s in others:
+            await s.close()

@@ -232,6 +232,7 @@ def _register() -> None:
         cmd_read,
         cmd_run,
         cmd_schedule,
+        cmd_trust,
         cmd_worker,
     )
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from runwright.config.trust import TrustConfig
+
 ProviderType = Literal["openai", "anthropic", "local"]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -165,6 +167,7 @@ class ProjectConfig(_Strict):
     models: dict[str, ModelAlias] = Field(default_factory=dict)
     prices: dict[str, Price] = Field(default_factory=dict)
     budgets: Budgets = Field(default_factory=Budgets)
+    trust: TrustConfig = Field(default_factory=TrustConfig)
 
     @field_validator("models")
     @classmethod

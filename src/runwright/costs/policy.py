@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from runwright.config.models import ProjectConfig
@@ -52,3 +52,7 @@ class SpendPolicy:
                 BudgetLimit("total", b.total_usd, "the total budget ([budgets] total_usd)")
             )
         return cls(pipeline, PriceTable(config), tuple(limits), b.unknown_price)
+
+    def with_run_limit(self, usd: float, source: str) -> SpendPolicy:
+        """This policy with one more per-run budget (a trust level's ``spend_usd``)."""
+        return replace(self, limits=(*self.limits, BudgetLimit("run", usd, source)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from runwright.engine.commit import Committer, attempt_event
 from runwright.errors import NotFoundError, StateError
@@ -15,13 +16,18 @@ from runwright.store.records import NO_ITEM
 A = AttemptState
 
 
-def _approvers(requests: list[Event], attempt: int) -> list[str]:
-    """The ``approvers`` of the request made by attempt number ``attempt`` (``[]``: anyone)."""
+def _request(requests: list[Event], attempt: int) -> dict[str, Any]:
+    """The data of the approval request made by attempt number ``attempt``."""
     for event in reversed(requests):
         if event.attempt == attempt:
-            names = event.data.get("approvers") or []
-            return [n for n in names if isinstance(n, str)]
-    return []
+            return event.data
+    return {}
+
+
+def _approvers(request: dict[str, Any]) -> list[str]:
+    """The request's ``approvers`` (``[]``: anyone)."""
+    names = request.get("approvers") or []
+    return [n for n in names if isinstance(n, str)]
 
 
 async def decide(
@@ -56,7 +62,8 @@ async def decide(
             raise StateError(
                 f"step {step_id!r} of run {run_id} is not waiting for approval (it is {state})"
             )
-        approvers = _approvers(requests, a.number)
+        request = _request(requests, a.number)
+        approvers = _approvers(request)
         if approvers and by not in approvers:
             verb = "approve" if approve else "reject"
             names = ", ".join(repr(n) for n in approvers)
@@ -66,7 +73,34 @@ async def decide(
                 by=by,
                 approvers=approvers,
             )
-        if approve:
+        governance = request.get("governance")
+        if isinstance(governance, dict):
+            # A step its trust level held back: approving lets it act (a new attempt that
+            # the grant covers), rejecting fails it. Either way it is on the audit trail.
+            decision = {**governance, "by": by, "comment": note}
+            if approve:
+                grant = {**decision, "decision": "granted", "attempt": a.number + 1}
+                await tx.reopen([a.id], "approved")
+                await tx.add_events(
+                    [
+                        attempt_event(a, EventType.APPROVAL_GRANTED, {"by": by, "comment": note}),
+                        attempt_event(a, EventType.GOVERNANCE_DECISION, grant),
+                    ]
+                )
+            else:
+                refusal = {**decision, "decision": "refused"}
+                event = attempt_event(a, EventType.GOVERNANCE_DECISION, refusal, Level.WARNING)
+                await committer.fail(
+                    tx,
+                    a,
+                    f"rejected by {by}: {note or 'no reason given'} ({governance.get('level')}"
+                    " trust level)",
+                    [event],
+                    retryable=False,
+                    old=A.WAITING,
+                    reason="rejected",
+                )
+        elif approve:
             data = {"approved": True, "by": by, "comment": note}
             event = attempt_event(a, EventType.APPROVAL_GRANTED, {"by": by, "comment": note})
             await committer.succeed(tx, a, json.dumps(data), [event], old=A.WAITING)

@@ -13,6 +13,7 @@ from runwright.cachekey import cache_key
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.failure import Failure, classify, failure_events
+from runwright.engine.governance import govern
 from runwright.engine.hit import (
     Finish,
     Write,
@@ -59,6 +60,8 @@ class _Start:
     params: dict[str, Any] = field(default_factory=dict)
     key: str | None = None
     hit: CacheEntry | None = None
+    #: Why an on_fail loop sent the work back here (``StepContext.feedback``).
+    feedback: str | None = None
 
 
 async def _prepare(rc: RunContext, a: AttemptRecord, store: Store, *, render: bool) -> _Start:
@@ -73,13 +76,19 @@ async def _prepare(rc: RunContext, a: AttemptRecord, store: Store, *, render: bo
     if not render:
         return _Start(context)
     start = _Start(context, params=rc.plan.compiled.render_with(a.step_id, context))
+    if a.step_id in rc.plan.loop_targets:
+        async with store.transaction() as tx:
+            raw = await tx.step_payload(a.run_id, a.step_id)
+        start.feedback = None if raw is None else json.loads(raw).get("feedback")
     if step.cache:
+        user_key = rc.plan.compiled.render_cache_key(a.step_id, context)
         start.key = cache_key(
             kind=step.kind.name,
             version=step.kind.version,
             params=start.params,
             code_version=_code_version(step.kind, start.params, rc),
-            user_key=rc.plan.compiled.render_cache_key(a.step_id, context),
+            # Work sent back with feedback must not be answered by the result it replaces.
+            user_key=user_key if start.feedback is None else [user_key, start.feedback],
         )
         if not rc.no_cache:
             async with store.transaction() as tx:
@@ -163,9 +172,14 @@ async def execute(
             store=store,
             guard=spend_guard(rc, a, store),
             _progress=_progress_of(rc, a),
+            feedback=start.feedback,
         )
         try:
-            if step.timeout is not None:
+            # Before the kind acts: may it, at the step's trust level? (or ask a person)
+            wait = await govern(rc, store, a, params, emit)
+            if wait is not None:
+                result: Any = wait
+            elif step.timeout is not None:
                 async with asyncio.timeout(step.timeout):
                     result = await step.kind.run(ctx, params)
             else:
@@ -217,6 +231,10 @@ def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> CallGuard:
         pipeline=pipeline.name,
         run_usd=pipeline.budget.usd if pipeline.budget else None,
     )
+    trust_limit = rc.governor.spend_limit(a.step_id) if rc.governor is not None else None
+    if trust_limit is not None:
+        # A trust level's spending cap is one more budget of the run, on the same path.
+        policy = policy.with_run_limit(*trust_limit)
     identity = SpendIdentity(a.run_id, a.step_id, a.item, a.number, a.id)
     return BudgetGuard(store=store, identity=identity, policy=policy)
 

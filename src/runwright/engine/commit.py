@@ -139,6 +139,10 @@ class Committer:
                 ]
             )
             return True
+        if step.loop and a.item == NO_ITEM:
+            sent, error = await self._send_back(tx, a, error, events)
+            if sent:
+                return True
         await tx.add_events(
             [
                 *events,
@@ -155,6 +159,58 @@ class Committer:
         else:
             await self.fail_run(tx, a.run_id, f"step {a.step_id!r} failed: {error}")
         return False
+
+    async def _send_back(
+        self, tx: Transaction, a: AttemptRecord, error: str, events: Sequence[Event]
+    ) -> tuple[bool, str]:
+        """``on_fail``: run the loop segment again, the retry step with ``error`` as feedback.
+
+        Returns whether the work was sent back, and the error to fail with when it was not
+        (saying the loop is exhausted). The loop's count and feedback live in the retry
+        step's new attempt (its payload), so any worker, or a resumed process, sees them.
+        """
+        step = self.plan.steps[a.step_id]
+        target = step.loop[0]
+        raw = await tx.step_payload(a.run_id, target)
+        done = int(json.loads(raw).get("loop", 0)) if raw else 0
+        if done >= step.loop_attempts:
+            times = "once" if done == 1 else f"{done} times"
+            return False, (
+                f"{error} (on_fail sent the work back to {target!r} {times}, as many as "
+                f"on_fail.attempts allows; raise it to try more)"
+            )
+        members = set(step.loop)
+        current = [await tx.current_attempt(a.run_id, sid, NO_ITEM) for sid in step.loop]
+        await tx.supersede([c.id for c in current if c is not None])
+        feedback = json.dumps({"feedback": error, "loop": done + 1, "from": a.step_id})
+        fresh = []
+        for sid, c in zip(step.loop, current, strict=True):
+            planned = self.plan.steps[sid]
+            first = sid == target
+            fresh.append(
+                NewAttempt(
+                    a.run_id,
+                    sid,
+                    (c.number if c is not None else 0) + 1,
+                    A.READY if first else A.PENDING,
+                    reason="gate_failed",
+                    waiting_on=0 if first else sum(1 for n in planned.needs if n in members),
+                    payload=feedback if first else None,
+                    labels=planned.labels,
+                )
+            )
+        await tx.insert_attempts(fresh)
+        data = {
+            "error": error,
+            "retry_step": target,
+            "loop": done + 1,
+            "of": step.loop_attempts,
+            "steps": list(step.loop),
+        }
+        await tx.add_events(
+            [*events, attempt_event(a, EventType.STEP_SENT_BACK, data, Level.WARNING)]
+        )
+        return True, error
 
     async def fail_run(self, tx: Transaction, run_id: str, error: str) -> None:
         await fail_run(tx, run_id, error)

@@ -19,6 +19,7 @@ from runwright.workspace import Workspace
 
 if TYPE_CHECKING:
     from runwright.config import LoadedConfig
+    from runwright.engine.governor import Governor
 
 #: Receives a running step's activity text: (step id, item, text).
 ProgressSink = Callable[[str, int | None, str], None]
@@ -46,6 +47,8 @@ class RunContext:
     #: Shows a step's activity (step id, item, text) on the display of this process, if
     #: it has one; never stored (``StepContext.progress``).
     progress: ProgressSink | None = None
+    #: Decides what each step may do (trust levels); ``None``: everything is allowed.
+    governor: Governor | None = None
     _outputs: OrderedDict[str, tuple[AttemptState, Any]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from runwright.registry import Registry
@@ -35,6 +35,10 @@ class PlannedStep:
     direct_start: bool
     #: Labels a worker needs to claim it, as stored on attempts ("" = any worker).
     labels: str = ""
+    #: ``on_fail``: how many times the work may be sent back, and the steps that run
+    #: again when it is (the retry step first, this step last, in topological order).
+    loop_attempts: int = 0
+    loop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,8 @@ class Plan:
     direct_start: frozenset[str]
     #: for_each steps whose *items* start when claimed (nothing to decide per item).
     direct_start_items: frozenset[str] = frozenset()
+    #: Steps that an ``on_fail`` loop may send work back to (their attempts read feedback).
+    loop_targets: frozenset[str] = frozenset()
 
 
 def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
@@ -99,12 +105,41 @@ def build_plan(
             references=compiled.references(s.id),
             direct_start=not (has_if or for_each or cache),
             labels=labels_key(s.labels),
+            loop_attempts=s.on_fail.attempts if s.on_fail else 0,
         )
+    order = topological_order(pipeline)
+    for s in pipeline.steps:
+        if s.on_fail is not None:
+            loop = loop_segment(steps, order, s.on_fail.retry_step, s.id)
+            steps[s.id] = replace(steps[s.id], loop=loop)
     return Plan(
         pipeline,
         compiled,
         MappingProxyType(steps),
-        topological_order(pipeline),
+        order,
         frozenset(s.id for s in steps.values() if s.direct_start),
         frozenset(s.id for s in steps.values() if s.for_each and not s.cache),
+        frozenset(s.loop[0] for s in steps.values() if s.loop),
     )
+
+
+def loop_segment(
+    steps: Mapping[str, PlannedStep], order: tuple[str, ...], start: str, end: str
+) -> tuple[str, ...]:
+    """The steps on some path from ``start`` to ``end`` (both included), in ``order``."""
+    below: set[str] = set()
+    frontier = [start]
+    while frontier:
+        for d in steps[frontier.pop()].dependents:
+            if d not in below:
+                below.add(d)
+                frontier.append(d)
+    above: set[str] = set()
+    frontier = [end]
+    while frontier:
+        for n in steps[frontier.pop()].needs:
+            if n not in above:
+                above.add(n)
+                frontier.append(n)
+    members = (below & above) | {start, end}
+    return tuple(sid for sid in order if sid in members)

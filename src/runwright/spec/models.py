@@ -20,6 +20,8 @@ from pydantic import (
 
 from runwright.spec.durations import parse_duration
 
+TrustLevel = Literal["student", "intern", "supervised", "autonomous"]
+OnViolation = Literal["fail", "ask"]
 InputType = Literal["string", "integer", "number", "boolean", "array", "object"]
 STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 #: Worker labels: no commas or spaces (label sets are stored comma-joined).
@@ -108,6 +110,19 @@ class CacheSpec(_Model):
     )
 
 
+class OnFail(_Model):
+    """``on_fail: {retry_step: implement, attempts: 3}``: a bounded loop back to an earlier step.
+
+    When the step fails for good, ``retry_step`` (one of its ancestors) runs again with
+    the failure as feedback, and so does every step between them.
+    """
+
+    retry_step: str = Field(pattern=STEP_ID_PATTERN, description="An ancestor to send back to.")
+    attempts: int = Field(
+        2, ge=1, le=20, description="Times the loop may send the work back (after the first)."
+    )
+
+
 class StepSpec(_Model):
     """One step of the DAG."""
 
@@ -127,7 +142,14 @@ class StepSpec(_Model):
         "(e.g. hash_files); defaults to the step kind's purity.",
     )
     on_failure: Literal["stop", "continue"] | None = None
+    on_fail: OnFail | None = Field(
+        None, description="Send the work back to an earlier step when this one fails (a gate)."
+    )
     labels: tuple[Label, ...] = Field((), max_length=8)
+    trust: TrustLevel | None = Field(None, description="What the step may do (trust levels).")
+    on_violation: OnViolation | None = Field(
+        None, description="Beyond its trust level: fail (default), or ask a person."
+    )
 
     _retry = field_validator("retry", mode="before")(lambda v: _coerce_retry(v))
     _timeout = field_validator("timeout", mode="before")(lambda v: _to_seconds(v))
@@ -153,6 +175,10 @@ class Pipeline(_Model):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
     budget: RunBudget | None = None
+    trust: TrustLevel | None = Field(
+        None, description="The trust level of every step that sets none ([trust] default)."
+    )
+    on_violation: OnViolation | None = None
     steps: tuple[StepSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -217,22 +217,6 @@ def _message(errors: list[ErrorDetails], at: FieldPath) -> str:
     return f"{text}, got {got}; change the value"
 
 
-#: Keys of the design (DESIGN.md) that this version does not implement: refused with
-#: a word of why, so nobody believes a spending cap or a trust level protects them.
-NOT_SUPPORTED_YET = {
-    "trust": "trust levels are not enforced in this version",
-}
-
-
-def _not_yet(loc: tuple[str | int, ...]) -> str | None:
-    name = loc[-1] if loc else None
-    top = len(loc) == 1
-    in_step = len(loc) == 3 and loc[0] == "steps" and name == "trust"
-    if not isinstance(name, str) or name not in NOT_SUPPORTED_YET or not (top or in_step):
-        return None
-    return f"{name!r} is not supported yet: {NOT_SUPPORTED_YET[name]}; remove it"
-
-
 def from_validation_error(
     exc: ValidationError,
     data: Any,
@@ -258,10 +242,6 @@ def from_validation_error(
             name = loc[-1]
             problems.append(
                 Problem(prefix + parent, f"missing required key {name!r}; add {name}: ...")
-            )
-        elif kind == "extra_forbidden" and _not_yet(loc) is not None:
-            problems.append(
-                Problem(prefix + loc, str(_not_yet(loc)), at_key=True, label=prefix + loc[:-1])
             )
         elif kind == "extra_forbidden":
             parent_model = _model_at(model, loc[:-1])

@@ -16,7 +16,7 @@ from runwright.spec.graph import Reachability, cycle_through, strongly_connected
 from runwright.spec.inputs import check_type
 from runwright.spec.models import CacheSpec, Pipeline, StepSpec
 from runwright.spec.problems import Problem, describe_value
-from runwright.spec.suggest import suggest
+from runwright.spec.suggest import did_you_mean, suggest
 from runwright.spec.templates import (
     DICT_ATTRS,
     HASH_FILES,
@@ -138,7 +138,44 @@ def check_steps(
     graph = Reachability(by_id, all_ids)
     for index, step in steps:
         problems.extend(_check_templates(index, step, graph, all_ids, input_names))
+        problems.extend(_check_on_fail(index, step, by_id, graph, all_ids))
     return problems
+
+
+def _check_on_fail(
+    index: int,
+    step: StepSpec,
+    by_id: Mapping[str, tuple[int, StepSpec]],
+    graph: Reachability,
+    all_ids: set[str],
+) -> Iterator[Problem]:
+    if step.on_fail is None:
+        return
+    target = step.on_fail.retry_step
+    path = ("steps", index, "on_fail", "retry_step")
+    if step.for_each is not None:
+        yield Problem(
+            ("steps", index, "on_fail"),
+            f"step {step.id!r} has for_each, which on_fail does not support; "
+            "move the loop to a step without for_each",
+        )
+        return
+    if target not in all_ids:
+        yield Problem(
+            path,
+            f"on_fail.retry_step {target!r} is not a step{did_you_mean(target, list(all_ids))}",
+        )
+        return
+    if target not in by_id:
+        return  # that step is invalid itself; reported there
+    if graph.needs(step, target) is False:
+        yield Problem(
+            path,
+            f"on_fail.retry_step {target!r} must be a step that {step.id!r} (transitively) "
+            f"needs; add it to needs, or send the work back to one of its ancestors",
+        )
+    elif by_id[target][1].for_each is not None:
+        yield Problem(path, f"on_fail.retry_step {target!r} has for_each; name a step without it")
 
 
 def _check_needs(index: int, step: StepSpec, all_ids: set[str]) -> Iterator[Problem]:

@@ -35,6 +35,10 @@ class ApprovalStep:
         example = f"[{approvers}]" if isinstance(approvers, str) else "[alice, bob]"
         return [("approvers", f"approvers must be a list of names; write approvers: {example}")]
 
+    def capabilities(self, params: Mapping[str, Any]) -> frozenset[str]:
+        """Waiting for a person does nothing a trust level bounds."""
+        return frozenset()
+
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
         """Nothing beyond ``params`` affects an approval."""
         return None

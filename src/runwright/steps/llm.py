@@ -56,6 +56,10 @@ class LlmStep:
     )
     requires: ClassVar[frozenset[str]] = frozenset()
 
+    def capabilities(self, params: Mapping[str, Any]) -> frozenset[str]:
+        """A model call spends (through the guard); ``files:`` writes the workspace."""
+        return frozenset({"spend", "write_workspace"} if params.get("files") else {"spend"})
+
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
         """The schema a file or a pydantic model gives; the rest is in ``params`` or config."""
         source = params.get("schema")

@@ -70,6 +70,10 @@ class PythonStep:
             hint = "write it as 'package.module:function'"
         return [("function", f"{spec!r} is not 'module:function'; {hint}")]
 
+    def capabilities(self, params: Mapping[str, Any]) -> frozenset[str]:
+        """Python code can do anything its user can, like a shell command."""
+        return frozenset({"shell", "write_workspace", "network"})
+
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
         """sha256 of the function's source (or of its module file), as imported."""
         return resolve(params.get("function"), ctx_dir).code_version

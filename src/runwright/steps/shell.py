@@ -49,6 +49,10 @@ class ShellStep:
     accepts: ClassVar[frozenset[str] | None] = frozenset({"run", "cwd", "env", "shell", "parse"})
     requires: ClassVar[frozenset[str]] = frozenset({"run"})
 
+    def capabilities(self, params: Mapping[str, Any]) -> frozenset[str]:
+        """A command can do anything its user can: run, write, reach the network."""
+        return frozenset({"shell", "write_workspace", "network"})
+
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
         """The command text is already in ``params``; nothing else to hash."""
         return None

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
         Refusal,
         ReservationRecord,
     )
+    from runwright.store.records_patches import PatchRecord
+    from runwright.store.records_trust import PatchCounts, TrustGrant
 
 
 class Transaction(Protocol):
@@ -135,6 +137,10 @@ class Transaction(Protocol):
 
     async def item_payload(self, run_id: str, step_id: str, item: int) -> str | None:
         """The JSON value of one for_each item."""
+        ...
+
+    async def step_payload(self, run_id: str, step_id: str) -> str | None:
+        """The newest payload of a step's (non-item) attempts: an on_fail loop's feedback."""
         ...
 
     async def decrement_waiting(self, attempt_id: int) -> int:
@@ -250,6 +256,49 @@ class Transaction(Protocol):
 
     async def clear_budget_stop(self, run_id: str) -> int:
         """Lift a run's budget stop (on resume): its next calls are checked afresh."""
+        ...
+
+    async def add_trust_grant(self, grant: TrustGrant) -> None:
+        """Record a person's promotion of an agent preset to a trust level."""
+        ...
+
+    async def trust_grants(self, agent: str | None = None) -> list[TrustGrant]:
+        """Every promotion (of ``agent``), oldest first."""
+        ...
+
+    async def patch_counts(self) -> list[PatchCounts]:
+        """Each agent preset's patches in the ledger, counted by outcome."""
+        ...
+
+    async def put_blob(self, data: bytes) -> str:
+        """Store ``data`` content-addressed (idempotent); its sha256."""
+        ...
+
+    async def blob(self, sha: str) -> bytes:
+        """A blob's bytes; :class:`~runwright.errors.NotFoundError` if missing."""
+        ...
+
+    async def insert_patch(self, p: PatchRecord) -> bool:
+        """Add a patch to the ledger; False when its id is already there."""
+        ...
+
+    async def patch(self, id_or_prefix: str, *, lock: bool = False) -> PatchRecord:
+        """A patch by id or unique prefix (``lock``: hold its row until commit)."""
+        ...
+
+    async def update_patch(self, patch_id: str, **fields: Any) -> None:
+        """Set columns of a patch (the ledger validates moves first)."""
+        ...
+
+    async def patches(
+        self,
+        *,
+        run_id: str | None = None,
+        state: str | None = None,
+        agent: str | None = None,
+        limit: int = 200,
+    ) -> list[PatchRecord]:
+        """Patches in the order they were proposed, filtered."""
         ...
 
 

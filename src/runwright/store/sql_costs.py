@@ -7,10 +7,10 @@ made at once by concurrent steps or by several workers take turns and can
 never pass a budget together. Each scope row keeps the running sum of its
 reservations, so a check reads one row per budget however long the ledger is.
 
-A scope's row is created (from the ledger's sum) by the first reservation a
-budget on it checks. On PostgreSQL, a reservation committed by another
-transaction in that same instant may be missed by the sum; it is the one
-moment a new budget can be short of a call's worth.
+A scope's row is created (from the ledger's sum) by the first reservation that
+counts in it, whether or not a budget checks it yet, so a budget added later
+finds every reservation in its row, even one made at that instant by a process
+still running with the old configuration.
 """
 
 from __future__ import annotations
@@ -130,13 +130,15 @@ class CostWrites:
             )
 
     async def _lock_scopes(self, hold: Hold, limits: Sequence[BudgetLimit]) -> dict[str, float]:
-        """Lock (creating them from the ledger if new) the scope rows ``limits`` check."""
-        scopes = {
-            _scope_key(lim.scope, hold.run_id, hold.pipeline, hold.day): lim.scope for lim in limits
-        }
+        """Lock the row of every scope the hold counts in, creating missing ones first.
+
+        Every reservation creates its scopes' rows, not only those its limits check: a
+        budget added while another process reserves (with the old configuration) then
+        finds that reservation in the row, because the two inserts of the same new row
+        meet on its key (PostgreSQL makes the second wait for the first, then skip it).
+        """
+        scopes = {_scope_key(s, hold.run_id, hold.pipeline, hold.day): s for s in _SCOPES}
         keys = sorted(scopes)  # every transaction locks in the same order: no deadlock
-        if not keys:
-            return {}
         known = {
             str(r[0])
             for r in await self._c.rows(
@@ -144,7 +146,7 @@ class CostWrites:
             )
         }
         for key in (k for k in keys if k not in known):
-            # A scope's first budget: its sum so far, from the ledger, once.
+            # A scope's first row: its sum so far, from the ledger, once.
             where, args = _scope_filter(scopes[key], hold)
             await self._c.count(
                 "INSERT INTO budget_scopes (scope, usd) SELECT ?, COALESCE(SUM(usd), 0)"
@@ -152,13 +154,10 @@ class CostWrites:
                 " ON CONFLICT DO NOTHING",
                 (key, *args, *SPENDING_STATES),
             )
-        # Every scope the hold will count in is locked now, in order (see _add), though
-        # only those of ``limits`` are checked.
-        every = sorted({*keys, *_all_keys(hold.run_id, hold.pipeline, hold.day)})
         rows = await self._c.rows(
-            f"SELECT scope, usd FROM budget_scopes WHERE scope IN ({marks(every)}) ORDER BY scope"
+            f"SELECT scope, usd FROM budget_scopes WHERE scope IN ({marks(keys)}) ORDER BY scope"
             f"{self._d.lock_row}",
-            every,
+            keys,
         )
         return {str(r[0]): float(r[1]) for r in rows}
 

@@ -28,13 +28,23 @@ from runwright.store.sql_breakers import BreakerWrites
 from runwright.store.sql_costs import CostWrites
 from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
+from runwright.store.sql_patches import PatchWrites
 from runwright.store.sql_processes import ProcessWrites
 from runwright.store.sql_schedules import ScheduleWrites
+from runwright.store.sql_trust import TrustWrites
 
 A = AttemptState
 
 
-class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites, CostWrites):
+class SqlTransaction(
+    OutputWrites,
+    ScheduleWrites,
+    ProcessWrites,
+    BreakerWrites,
+    CostWrites,
+    TrustWrites,
+    PatchWrites,
+):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
     __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")
@@ -371,6 +381,14 @@ class SqlTransaction(OutputWrites, ScheduleWrites, ProcessWrites, BreakerWrites,
             (attempt_id,),
         )
         return int(rows[0][0]) if rows else 0
+
+    async def step_payload(self, run_id: str, step_id: str) -> str | None:
+        rows = await self._c.rows(
+            "SELECT payload FROM attempts WHERE run_id=? AND step_id=? AND item=-1"
+            " AND payload IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (run_id, step_id),
+        )
+        return str(rows[0][0]) if rows else None
 
     async def node_states(self, run_id: str, step_ids: Collection[str]) -> dict[str, AttemptState]:
         ids = tuple(step_ids)

@@ -102,11 +102,11 @@ def test_json_schema_validates_the_good_fixture_and_rejects_typos() -> None:
         {"name": "x", "steps": [{"id": "a", "uses": "s", "retry": 0}]},
         {"name": "x", "steps": []},
         {"steps": [{"id": "a", "uses": "s"}]},
-        # Not supported yet, so not in the schema either (issue 7, item 18).
-        {"name": "x", "trust": "intern", "steps": [{"id": "a", "uses": "s"}]},
+        {"name": "x", "trust": "trainee", "steps": [{"id": "a", "uses": "s"}]},
         {"name": "x", "budget": {"usd": -5}, "steps": [{"id": "a", "uses": "s"}]},
         {"name": "x", "budget": {"eur": 5}, "steps": [{"id": "a", "uses": "s"}]},
-        {"name": "x", "steps": [{"id": "a", "uses": "s", "trust": "intern"}]},
+        {"name": "x", "steps": [{"id": "a", "uses": "s", "trust": "root"}]},
+        {"name": "x", "steps": [{"id": "a", "uses": "s", "on_violation": "ignore"}]},
     ):
         assert list(validator.iter_errors(bad)), bad
 

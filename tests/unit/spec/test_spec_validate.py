@@ -241,26 +241,21 @@ def test_problems_of_invalid_steps_do_not_hide_the_others() -> None:
     assert "step 'c' needs 'bb', which does not exist; did you mean 'b'?" in found[3]
 
 
-def test_trust_is_refused_as_not_supported_yet_and_budget_is_checked() -> None:
+def test_trust_levels_are_checked_and_budget_too() -> None:
     found = problems(
         """\
         name: x
         trust: supervised
         budget: {usd: 0}
         steps:
-          - {id: a, uses: s, trust: intern}
+          - {id: a, uses: s, trust: interm, on_violation: ask}
         """
     )
-    assert found[0] == (
-        "<string>:2:1: pipeline: 'trust' is not supported yet: trust levels are not enforced "
-        "in this version; remove it"
-    )
-    assert found[1].startswith("<string>:3:15: budget.usd:") and "greater than 0" in found[1]
-    assert found[2] == (
-        "<string>:5:22: steps[0]: 'trust' is not supported yet: trust levels are not enforced "
-        "in this version; remove it"
-    )
-    assert len(found) == 3
+    assert found[0].startswith("<string>:3:15: budget.usd:") and "greater than 0" in found[0]
+    assert found[1].startswith("<string>:5:29: steps[0].trust:")
+    assert "'interm' is not one of 'autonomous', 'intern', 'student' or 'supervised'" in found[1]
+    assert found[1].endswith("did you mean 'intern'?")
+    assert len(found) == 2
 
 
 def test_input_defaults_must_match_their_type() -> None:

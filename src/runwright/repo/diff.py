@@ -1,0 +1,88 @@
+"""What an attempt changed: a snapshot of its worktree as one diff against its base."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runwright.errors import PatchConflict
+from runwright.repo.git import git
+from runwright.repo.worktree import Worktree
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    """A binary-safe diff (``git diff --binary``) and its files and line counts."""
+
+    text: str
+    files: tuple[str, ...]
+    added: int
+    removed: int
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip()
+
+
+async def diff_between(wt: Worktree, base: str, head: str = "HEAD") -> Diff:
+    """The diff ``base..head`` in the worktree, with its numstat."""
+    text = (await git(wt.path, "diff", "--binary", "--no-color", "--no-ext-diff", base, head)).out
+    stat = await git(wt.path, "diff", "--numstat", "-z", "--no-renames", base, head)
+    files: list[str] = []
+    added = removed = 0
+    for entry in stat.out.split("\0"):
+        if not entry:
+            continue
+        plus, minus, path = entry.split("\t", 2)
+        files.append(path)
+        # Binary files count as no lines ("-").
+        added += int(plus) if plus.isdigit() else 0
+        removed += int(minus) if minus.isdigit() else 0
+    return Diff(text, tuple(files), added, removed)
+
+
+async def snapshot(wt: Worktree, message: str, *, exclude: tuple[str, ...] = ()) -> Diff:
+    """Commit everything in the worktree (untracked files too), then diff base..HEAD.
+
+    Work the agent committed itself and work it left uncommitted both count;
+    ``exclude`` paths (e.g. an instruction file runwright wrote) are left out.
+    """
+    await git(wt.path, "add", "-A", "--", ".", *(f":(exclude){p}" for p in exclude))
+    staged = await git(wt.path, "diff", "--cached", "--quiet", check=False)
+    if staged.code != 0:
+        await git(wt.path, "commit", "--quiet", "--no-verify", "-m", message)
+    return await diff_between(wt, wt.base)
+
+
+async def apply_to_worktree(wt: Worktree, diff_text: str) -> None:
+    """Apply a diff to the worktree's files and index; :class:`PatchConflict` if it cannot."""
+    if not diff_text.strip():
+        return
+    data = diff_text.encode()
+    plain = await git(wt.path, "apply", "--index", "--binary", "-", input=data, check=False)
+    if plain.code == 0:
+        return
+    merged = await git(
+        wt.path, "apply", "--index", "--3way", "--binary", "-", input=data, check=False
+    )
+    if merged.code == 0:
+        return
+    unmerged = await git(wt.path, "diff", "--name-only", "--diff-filter=U", check=False)
+    files = sorted(set(unmerged.out.split()) | set(_failing_paths(merged.err or plain.err)))
+    raise PatchConflict(
+        f"the patch does not apply to {wt.branch or wt.path}: "
+        f"{', '.join(files) or merged.err.strip()[-300:]}",
+        files=files,
+    )
+
+
+def _failing_paths(err: str) -> list[str]:
+    # git apply says "error: patch failed: PATH:LINE" / "error: PATH: does not exist in index".
+    paths: list[str] = []
+    for line in err.splitlines():
+        if line.startswith("error: patch failed: "):
+            paths.append(line[len("error: patch failed: ") :].rsplit(":", 1)[0])
+        elif line.startswith("error: ") and ": " in line[7:]:
+            candidate = line[7:].split(": ", 1)[0]
+            if "/" in candidate or "." in candidate:
+                paths.append(candidate)
+    return paths

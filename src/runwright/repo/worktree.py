@@ -1,0 +1,106 @@
+"""One git worktree per attempt, under ``<repo>/.runwright/worktrees/``.
+
+A worktree shares the repository's objects but has its own working tree, index and
+branch, so an agent (or a gate) works there while the user's checkout, index and
+branch stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from runwright.repo.git import git, resolve
+
+#: The line added to ``.git/info/exclude`` so worktrees never show in ``git status``.
+_EXCLUDE = "/.runwright/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Worktree:
+    """A worktree of ``repo`` at ``path`` on ``branch``, made from commit ``base``."""
+
+    repo: Path
+    path: Path
+    branch: str
+    #: The commit the worktree started from ("" when listed, not created).
+    base: str
+
+
+def worktree_root(repo: Path) -> Path:
+    """Where runwright's worktrees of ``repo`` live."""
+    return repo / ".runwright" / "worktrees"
+
+
+def _part(text: str) -> str:
+    return _UNSAFE.sub("-", text).strip("-.") or "x"
+
+
+def branch_name(run_id: str, step_id: str, attempt: int, item: int | None = None) -> str:
+    """``runwright/<run>/<step>/<attempt>[-<item>]``: the branch of one attempt."""
+    tail = str(attempt) if item is None else f"{attempt}-{item}"
+    return f"runwright/{_part(run_id)}/{_part(step_id)}/{tail}"
+
+
+async def _exclude(repo: Path) -> None:
+    common = (await git(repo, "rev-parse", "--git-common-dir")).out.strip()
+    info = (repo / common).resolve() / "info"
+    info.mkdir(parents=True, exist_ok=True)
+    exclude = info / "exclude"
+    lines = exclude.read_text().splitlines() if exclude.exists() else []
+    if _EXCLUDE not in lines:
+        with exclude.open("a") as f:
+            f.write(("\n" if lines and lines[-1] else "") + _EXCLUDE + "\n")
+
+
+async def create(repo: Path, *, base: str, branch: str, name: str) -> Worktree:
+    """A new worktree ``name`` on a new ``branch`` at ``base`` (a ref or sha).
+
+    Resuming an attempt finds its worktree already there: it is returned as it is,
+    with whatever the agent had done in it.
+    """
+    path = worktree_root(repo) / _part(name)
+    if (path / ".git").exists():
+        head = await git(path, "rev-parse", "--abbrev-ref", "HEAD", check=False)
+        if head.code == 0 and head.out.strip() == branch:
+            return Worktree(repo, path, branch, await resolve(repo, base))
+    sha = await resolve(repo, base)
+    await _exclude(repo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Left behind by a crash between `worktree add` and its first use: start clean.
+    await git(repo, "worktree", "prune", check=False)
+    if path.exists():
+        await git(repo, "worktree", "remove", "--force", str(path), check=False)
+    await git(repo, "branch", "-D", branch, check=False)
+    await git(repo, "worktree", "add", "--quiet", "-b", branch, str(path), sha)
+    return Worktree(repo, path, branch, sha)
+
+
+async def remove(wt: Worktree, *, delete_branch: bool = True) -> None:
+    """Remove the worktree (and its branch); nothing to remove is not an error."""
+    if wt.path.exists():
+        await git(wt.repo, "worktree", "remove", "--force", str(wt.path), check=False)
+    await git(wt.repo, "worktree", "prune", check=False)
+    if delete_branch and wt.branch:
+        await git(wt.repo, "branch", "-D", wt.branch, check=False)
+
+
+async def list_worktrees(repo: Path) -> list[Worktree]:
+    """runwright's worktrees of ``repo`` (those under :func:`worktree_root`)."""
+    root = worktree_root(repo).resolve()
+    listing = await git(repo, "worktree", "list", "--porcelain")
+    found: list[Worktree] = []
+    path: Path | None = None
+    branch = ""
+    for line in [*listing.out.splitlines(), ""]:
+        if line.startswith("worktree "):
+            path, branch = Path(line[len("worktree ") :]), ""
+        elif line.startswith("branch "):
+            branch = line[len("branch ") :].removeprefix("refs/heads/")
+        elif not line and path is not None:
+            if path.resolve().is_relative_to(root):
+                found.append(Worktree(repo, path, branch, ""))
+            path = None
+    return found
