@@ -84,7 +84,7 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def test_builtins_present() -> None:
     registry = build_registry(plugins=False)
-    assert registry.names() == ["approval", "gate", "llm", "python", "shell"]
+    assert registry.names() == ["agent", "approval", "gate", "llm", "python", "shell"]
     assert all(isinstance(kind, StepKind) for kind in registry.kinds().values())
     assert registry.source("shell") == "builtin"
     assert "shell" in registry
@@ -124,7 +124,7 @@ def test_unknown_suggests_the_closest_name() -> None:
         build_registry(plugins=False).get("shel")
     assert str(info.value) == (
         "unknown step kind 'shel'; did you mean 'shell'? "
-        "known kinds: approval, gate, llm, python, shell"
+        "known kinds: agent, approval, gate, llm, python, shell"
     )
 
 
@@ -148,7 +148,16 @@ def test_importing_the_registry_does_not_import_step_modules() -> None:
 def test_entry_point_plugins_are_discovered(install_plugin: InstallPlugin, tmp_path: Path) -> None:
     install_plugin("rwdemo", {"echo": "EchoStep", "more": "register"})
     registry = default_registry()
-    assert registry.names() == ["approval", "echo", "gate", "llm", "python", "shell", "shout"]
+    assert registry.names() == [
+        "agent",
+        "approval",
+        "echo",
+        "gate",
+        "llm",
+        "python",
+        "shell",
+        "shout",
+    ]
     assert "entry point 'echo = rwplugin_rwdemo:EchoStep'" in registry.source("echo")
     assert "distribution rwdemo" in registry.source("echo")
     # A hook registering without a source is still attributed to its entry point.
