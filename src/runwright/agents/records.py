@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,10 @@ def remove(root: Path, name: str) -> list[Path]:
         if path.exists():
             path.unlink(missing_ok=True)
             removed.append(path)
+    tmp = root / f"{name}.tmp"  # a sandboxed run's TMPDIR (agents.sandbox.private_tmp)
+    if tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
     return removed
 
 

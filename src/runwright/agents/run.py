@@ -27,7 +27,7 @@ from runwright.agents.preset import AgentRequest, AgentResult, Preset
 from runwright.agents.presets import resolve_preset
 from runwright.agents.process import AgentTimeout, Finished, run_process
 from runwright.agents.records import Paths
-from runwright.agents.sandbox import SandboxSpec, find_bwrap, wrap
+from runwright.agents.sandbox import SandboxSpec, find_bwrap, private_tmp, wrap
 from runwright.agents.task import AgentTask
 from runwright.errors import FatalStepError, GitError, RegistryError, StepError
 from runwright.events import EventType, Level
@@ -172,9 +172,10 @@ async def _launch(
             writable=(wt.path, *_git_admin(wt.path), *task.writable),
             readable=(wt.repo,),
             network=task.network,
+            tmp=private_tmp(wt.path),
         )
         argv = wrap(bwrap, argv, spec, cwd=wt.path)
-        env["TMPDIR"] = "/tmp"
+        env["TMPDIR"] = str(spec.tmp)
 
     async def launch() -> _Launched:
         # Only once the budget let it start: a refused agent has no agent.started.

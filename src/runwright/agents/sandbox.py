@@ -1,8 +1,10 @@
 """``sandbox: bwrap``: run an agent inside bubblewrap.
 
 The whole file system is mounted read-only, then the worktree (and the paths the
-step declares ``writable``) read-write on top; ``/tmp`` is a private tmpfs; the
-network is unshared unless the step allows it (``network: true``). The agent
+step declares ``writable``) read-write on top, and a private temporary directory
+(``TMPDIR``) beside the worktree. ``/tmp`` itself stays visible and read-only: a
+tmpfs over it would hide a checkout, a venv or an agent program that lives there.
+The network is unshared unless the step allows it (``network: true``). The agent
 gets its own PID namespace (``--unshare-pid``): when bwrap dies, everything in
 the sandbox dies with it, so killing bwrap's process group kills the agent's
 whole tree even though ``--new-session`` puts it in a session of its own (which
@@ -28,9 +30,12 @@ class SandboxSpec:
 
     #: Directories the agent may write (the worktree first).
     writable: tuple[Path, ...]
-    #: Directories that stay visible read-only even under the private /tmp.
+    #: Directories bound read-only on top (already visible: kept for clarity and for
+    #: paths a later writable bind would otherwise shadow).
     readable: tuple[Path, ...] = ()
     network: bool = False
+    #: The private temporary directory (``TMPDIR``), writable; ``None``: none.
+    tmp: Path | None = None
 
 
 def find_bwrap(env: Mapping[str, str], *, where: str) -> str:
@@ -56,13 +61,10 @@ def wrap(bwrap: str, argv: Sequence[str], spec: SandboxSpec, *, cwd: Path) -> tu
         "/dev",
         "--proc",
         "/proc",
-        "--tmpfs",
-        "/tmp",
     ]
-    # After the tmpfs: a repository or worktree under /tmp must stay visible.
     for path in spec.readable:
         out += ["--ro-bind", str(path), str(path)]
-    for path in spec.writable:
+    for path in (*spec.writable, *((spec.tmp,) if spec.tmp is not None else ())):
         out += ["--bind", str(path), str(path)]
     if not spec.network:
         out.append("--unshare-net")
@@ -72,12 +74,17 @@ def wrap(bwrap: str, argv: Sequence[str], spec: SandboxSpec, *, cwd: Path) -> tu
         "--unshare-uts",
         "--die-with-parent",
         "--new-session",
-        "--setenv",
-        "TMPDIR",
-        "/tmp",
+        *(("--setenv", "TMPDIR", str(spec.tmp)) if spec.tmp is not None else ()),
         "--chdir",
         str(cwd),
         "--",
         *argv,
     ]
     return tuple(out)
+
+
+def private_tmp(worktree: Path) -> Path:
+    """A fresh temporary directory beside ``worktree`` for a sandboxed run (its TMPDIR)."""
+    tmp = worktree.parent / f"{worktree.name}.tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp

@@ -7,6 +7,7 @@ the agent that made the patch.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -64,6 +65,8 @@ async def applied(
         yield wt
     finally:
         await remove(wt)
+        # A sandboxed gate's TMPDIR (agents.sandbox.private_tmp), if there is one.
+        shutil.rmtree(wt.path.parent / f"{wt.path.name}.tmp", ignore_errors=True)
 
 
 async def judge(store: Store, p: PatchRecord, *, passed: bool, reason: str) -> PatchRecord:

@@ -113,12 +113,14 @@ def _commands(ctx: StepContext, params: Mapping[str, Any]) -> list[str]:
 
 def _sandboxed(ctx: StepContext, command: str, wt: Worktree, network: bool) -> str:
     """``command`` as a shell line that runs it inside bubblewrap, only the worktree writable."""
-    from runwright.agents.sandbox import SandboxSpec, find_bwrap, wrap
+    from runwright.agents.sandbox import SandboxSpec, find_bwrap, private_tmp, wrap
 
     bwrap = find_bwrap(ctx.env, where=f"step {ctx.step_id!r}")
     inner = ("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command)
     # The repository stays readable (the worktree's git metadata lives in it), even under /tmp.
-    spec = SandboxSpec(writable=(wt.path,), readable=(wt.repo,), network=network)
+    spec = SandboxSpec(
+        writable=(wt.path,), readable=(wt.repo,), network=network, tmp=private_tmp(wt.path)
+    )
     return shlex.join(wrap(bwrap, inner, spec, cwd=wt.path))
 
 
