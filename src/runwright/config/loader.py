@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -104,6 +105,9 @@ def parse_config(text: str, *, path: Path, found_by: str = "--config") -> Loaded
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
+            if loc and loc[-1] == "[key]":
+                # A table's name was wrong ([trust.levels.boss]): point at the name itself.
+                loc = loc[:-1]
             problems.append((locator.nearest(loc), f"{_label(loc)}: {_message(error, loc)}"))
     if config is not None:
         for alias, model in config.models.items():
@@ -183,5 +187,15 @@ def _message(error: Any, loc: tuple[str | int, ...]) -> str:
         return "is required; add it"
     msg = str(error["msg"]).removeprefix("Value error, ")
     if kind == "literal_error":
-        return f"{msg}, not {error.get('input')!r}"
+        return f"{msg}, not {error.get('input')!r}{_did_you_mean(error)}"
     return msg
+
+
+def _did_you_mean(error: Any) -> str:
+    """``"; did you mean 'intern'?"`` when the wrong value is close to an allowed one."""
+    word = error.get("input")
+    allowed = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
+    if not isinstance(word, str) or not allowed:
+        return ""
+    match = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
