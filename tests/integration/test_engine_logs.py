@@ -16,7 +16,7 @@ from enginetools import Write, dump_tables, run, settings_for
 from runwright.api import Session
 from runwright.settings import Settings
 from runwright.states import RunStatus
-from runwright.steps.shell import OUTPUT_CAP
+from runwright.steps.capture import OUTPUT_CAP
 
 CANARY = "canary-0123456789abcdef-SECRET-zz"
 

@@ -16,7 +16,8 @@ from fixtures_steps.stepctx import async_wait_until, make_context, process_gone,
 from runwright.errors import FatalStepError, IllegalTransition, StepError
 from runwright.processes import ProcessGroup, members, watchdog
 from runwright.steps.base import StepContext, StepKind
-from runwright.steps.shell import OUTPUT_CAP, ShellStep
+from runwright.steps.capture import OUTPUT_CAP
+from runwright.steps.shell import ShellStep
 
 
 def run(ctx: StepContext, params: dict[str, Any]) -> Any:
