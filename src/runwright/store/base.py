@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from runwright.events import Event
 from runwright.states import AttemptState, RunStatus
+from runwright.store.base_ledger import LedgerTransaction
 from runwright.store.records import (
     AttemptProcess,
     AttemptRecord,
@@ -40,11 +41,9 @@ if TYPE_CHECKING:
         Refusal,
         ReservationRecord,
     )
-    from runwright.store.records_patches import PatchRecord
-    from runwright.store.records_trust import PatchCounts, TrustGrant
 
 
-class Transaction(Protocol):
+class Transaction(LedgerTransaction, Protocol):
     """Writes (and the reads they depend on) inside one atomic transaction."""
 
     async def insert_run(self, run: RunRecord) -> None: ...
@@ -256,49 +255,6 @@ class Transaction(Protocol):
 
     async def clear_budget_stop(self, run_id: str) -> int:
         """Lift a run's budget stop (on resume): its next calls are checked afresh."""
-        ...
-
-    async def add_trust_grant(self, grant: TrustGrant) -> None:
-        """Record a person's promotion of an agent preset to a trust level."""
-        ...
-
-    async def trust_grants(self, agent: str | None = None) -> list[TrustGrant]:
-        """Every promotion (of ``agent``), oldest first."""
-        ...
-
-    async def patch_counts(self) -> list[PatchCounts]:
-        """Each agent preset's patches in the ledger, counted by outcome."""
-        ...
-
-    async def put_blob(self, data: bytes) -> str:
-        """Store ``data`` content-addressed (idempotent); its sha256."""
-        ...
-
-    async def blob(self, sha: str) -> bytes:
-        """A blob's bytes; :class:`~runwright.errors.NotFoundError` if missing."""
-        ...
-
-    async def insert_patch(self, p: PatchRecord) -> bool:
-        """Add a patch to the ledger; False when its id is already there."""
-        ...
-
-    async def patch(self, id_or_prefix: str, *, lock: bool = False) -> PatchRecord:
-        """A patch by id or unique prefix (``lock``: hold its row until commit)."""
-        ...
-
-    async def update_patch(self, patch_id: str, **fields: Any) -> None:
-        """Set columns of a patch (the ledger validates moves first)."""
-        ...
-
-    async def patches(
-        self,
-        *,
-        run_id: str | None = None,
-        state: str | None = None,
-        agent: str | None = None,
-        limit: int = 200,
-    ) -> list[PatchRecord]:
-        """Patches in the order they were proposed, filtered."""
         ...
 
 
