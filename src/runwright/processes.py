@@ -102,6 +102,20 @@ def members(pgid: int) -> list[int]:
     return sorted(found)
 
 
+def live_groups() -> dict[int, list[int]]:
+    """Every live (not zombie) process on this machine by process group, in one /proc scan.
+
+    For checking many recorded groups at once (``runwright gc``), where :func:`members`
+    per group would read all of /proc each time.
+    """
+    groups: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat_fields(entry.name)
+        if fields and len(fields) > 2 and fields[0] != "Z":
+            groups.setdefault(int(fields[2]), []).append(int(entry.name))
+    return {pgid: sorted(pids) for pgid, pids in groups.items()}
+
+
 def same_group(group: ProcessGroup) -> bool:
     """Whether group ``group.pgid`` on this machine is still the recorded one.
 

@@ -56,12 +56,15 @@ async def serve(
     handle_signals: bool = False,
     notify: Notify = lambda _: None,
     on_start: Callable[[Worker], None] | None = None,
+    gc: bool = True,
 ) -> Worker:
     """Run a worker until it is told to stop (SIGTERM, Ctrl-C or ``worker drain``).
 
     The first stop request drains (in-flight attempts finish, nothing new is
     claimed); a second one cancels in-flight attempts. With ``scheduler``, this
-    worker also fires due schedules (any number of workers may).
+    worker also fires due schedules (any number of workers may). With ``gc``, it first
+    cleans finished runs' worktrees and branches and kills orphaned agent process groups
+    (``runwright gc``), in the background: claiming work does not wait for it.
     """
     worker = ServingWorker(
         session.store,
@@ -78,6 +81,7 @@ async def serve(
     if on_start is not None:
         on_start(worker)
     stopping = asyncio.Event()
+    cleaning = asyncio.create_task(_gc_on_start(session, notify)) if gc else None
     schedules: asyncio.Task[None] | None = None
     if scheduler:
         from runwright.schedule.scheduler import run_scheduler
@@ -90,6 +94,10 @@ async def serve(
             await worker.serve(load)
     finally:
         stopping.set()
+        if cleaning is not None and not cleaning.done():
+            cleaning.cancel()
+            with suppress(asyncio.CancelledError):
+                await cleaning
         if schedules is not None:
             # It ends after its current tick; cancelling a tick mid-query is avoided.
             try:
@@ -100,6 +108,21 @@ async def serve(
                     await schedules
         await worker.stop()
     return worker
+
+
+async def _gc_on_start(session: Session, notify: Notify) -> None:
+    from runwright.api.gc import gc
+
+    try:
+        report = await gc(session)
+    except Exception as exc:  # gc is housekeeping: it never stops a worker from serving
+        notify(f"gc on start failed: {exc}")
+        return
+    counts = {k: report.count(k) for k in ("worktree", "branch", "record", "process")}
+    if any(counts.values()):
+        notify("gc: removed " + ", ".join(f"{n} {k}(s)" for k, n in counts.items() if n))
+    for error in report.errors:
+        notify(f"gc: {error}")
 
 
 async def list_workers(

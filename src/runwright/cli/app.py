@@ -227,6 +227,7 @@ def _register() -> None:
         cmd_config,
         cmd_costs,
         cmd_explain,
+        cmd_gc,
         cmd_logs,
         cmd_output,
         cmd_patches,

@@ -109,7 +109,7 @@ async def _settle(store: Store, old: AttemptProcess) -> dict[str, Any] | None:
         data.update(outcome="gone", found=[])
         return data
     data["found"] = found
-    sent = await _kill(group.pgid)
+    sent = await kill_group(group.pgid)
     alive = members(group.pgid)
     data.update(signals=sent, outcome="survived" if alive else "killed")
     if alive:
@@ -117,7 +117,7 @@ async def _settle(store: Store, old: AttemptProcess) -> dict[str, Any] | None:
     return data
 
 
-async def _kill(pgid: int) -> list[str]:
+async def kill_group(pgid: int) -> list[str]:
     """SIGTERM the group, SIGKILL it after the grace period; wait (with a deadline) for it."""
     sent = ["SIGTERM"]
     _signal(pgid, signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""The ledger part of a store transaction: diff blobs, patches and trust grants.
+"""The ledger part of a store transaction: diff blobs, patches, trust grants, and gc.
 
 Kept apart from :mod:`runwright.store.base` (the engine's part); the full
 :class:`~runwright.store.base.Transaction` protocol includes this one.
@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from runwright.states import RunStatus
+    from runwright.store.records_gc import EndedProcess
     from runwright.store.records_patches import PatchRecord
     from runwright.store.records_trust import PatchCounts, TrustGrant
 
@@ -57,4 +61,20 @@ class LedgerTransaction(Protocol):
         limit: int = 200,
     ) -> list[PatchRecord]:
         """Patches in the order they were proposed, filtered."""
+        ...
+
+    async def run_states(self, run_ids: Collection[str]) -> dict[str, RunStatus]:
+        """The status of each of ``run_ids`` that exists (for gc)."""
+        ...
+
+    async def gc_repositories(self) -> list[str]:
+        """Every repository a patch in the ledger came from (where worktrees may be)."""
+        ...
+
+    async def pipeline_paths(self) -> list[str]:
+        """Every pipeline file a run was started from (their repositories hold worktrees)."""
+        ...
+
+    async def ended_processes(self, *, limit: int = 10_000) -> list[EndedProcess]:
+        """Process groups recorded by attempts no longer in flight, newest first."""
         ...

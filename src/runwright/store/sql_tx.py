@@ -26,6 +26,7 @@ from runwright.store.sql import (
 )
 from runwright.store.sql_breakers import BreakerWrites
 from runwright.store.sql_costs import CostWrites
+from runwright.store.sql_gc import GcReads
 from runwright.store.sql_logs import add_log_chunks
 from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_patches import PatchWrites
@@ -44,6 +45,7 @@ class SqlTransaction(
     CostWrites,
     TrustWrites,
     PatchWrites,
+    GcReads,
 ):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
