@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from runwright.agents import instructions, records
 from runwright.agents.environment import agent_env
+from runwright.agents.localmodel import resolve_local
 from runwright.agents.preset import AgentRequest, AgentResult, Preset
 from runwright.agents.presets import resolve_preset
 from runwright.agents.process import AgentTimeout, Finished, run_process
@@ -73,6 +74,7 @@ async def run_agent(ctx: StepContext, task: AgentTask) -> dict[str, Any]:
         preset = resolve_preset(task.agent, config)
     except RegistryError as exc:
         raise FatalStepError(f"{where}: {exc.message}") from exc
+    preset = await resolve_local(preset, config, where=where)
     bwrap = find_bwrap(ctx.env, where=where) if task.sandboxed else None
     try:
         repo = await toplevel(task.repo or ctx.pipeline_dir)
