@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -120,13 +121,32 @@ async def run_status_of(db: str, run_id: str) -> str:
         await store.close()
 
 
-def first_attempt_running(tmp_path: Path) -> int:
-    """Wait until attempt 1 sleeps; return its process group."""
+def first_attempt_running(tmp_path: Path, db: str) -> int:
+    """Wait until attempt 1 sleeps and its group is recorded; return the group.
+
+    The command can write its marker before the runner has registered its group with
+    the watchdog (a busy machine schedules the child first); the group is recorded in
+    the attempt only after that registration, so killing the runner before it would
+    test a moment the guarantee does not cover.
+    """
     assert wait_until(lambda: _lines(tmp_path / "log") == ["start"], 60), _lines(tmp_path / "log")
     pgid = int(_lines(tmp_path / "pgids")[0])
     # The shell and its `sleep 30`.
     assert wait_until(lambda: len(group_members(pgid)) >= 2, 10), group_members(pgid)
+    assert wait_until(lambda: asyncio.run(_recorded(db, pgid)), 30), "the group was never recorded"
     return pgid
+
+
+async def _recorded(db: str, pgid: int) -> bool:
+    store = open_store(db)
+    try:
+        async with store.transaction() as tx:
+            rows = await tx.cursor.rows(  # type: ignore[attr-defined]
+                "SELECT process FROM attempts WHERE process IS NOT NULL", ()
+            )
+    finally:
+        await store.close()
+    return any(json.loads(r[0]).get("pgid") == pgid for r in rows)
 
 
 def kill_runner(proc: subprocess.Popen[Any], pgid: int, *, kill_watchdog: bool) -> None:

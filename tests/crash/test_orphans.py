@@ -46,7 +46,7 @@ def test_sigkilled_run_then_resume_on_sqlite(tmp_path: Path, kill_watchdog: bool
     )
     pgid = 0
     try:
-        pgid = first_attempt_running(tmp_path)
+        pgid = first_attempt_running(tmp_path, str(tmp_path / ".runwright" / "runwright.db"))
         kill_runner(proc, pgid, kill_watchdog=kill_watchdog)
         runs = json.loads(cli(tmp_path, "runs", "--json").stdout)
         run_id = runs[0]["run_id"]

@@ -35,7 +35,7 @@ def test_sigkilled_postgres_worker_then_lease_expiry(
     doomed = pg_workers.start("--lease-seconds", "2", "--no-scheduler")
     pgid = 0
     try:
-        pgid = first_attempt_running(tmp_path)
+        pgid = first_attempt_running(tmp_path, pg_workers.db)
         kill_runner(doomed, pgid, kill_watchdog=kill_watchdog)
         survivor = pg_workers.start("--lease-seconds", "2", "--no-scheduler")
         assert wait_until(
