@@ -150,11 +150,24 @@ async def _move_branch(
     await _require_clean(tree, branch, patch_id, action)
     merged = await git(tree, "merge", "--ff-only", "--quiet", new, check=False)
     if merged.code != 0:
+        said = merged.err.strip() or merged.out.strip()
+        # git lists the files it will not overwrite one per line, indented by a tab.
+        files = [line.strip() for line in said.splitlines() if line.startswith("\t")]
+        if files and "untracked" in said:
+            raise PatchError(
+                f"cannot {action} patch {_short(patch_id)} on {branch} in {tree}: it would "
+                f"overwrite the untracked {', '.join(files)} there; move or remove "
+                f"{'it' if len(files) == 1 else 'them'}, then run it again",
+                patch=patch_id,
+                branch=branch,
+                files=files,
+            )
         raise PatchError(
             f"cannot {action} patch {_short(patch_id)} on {branch} in {tree}: "
-            f"{merged.err.strip() or merged.out.strip()}; fix that and run it again",
+            f"{' '.join(said.split())}; fix that and run it again",
             patch=patch_id,
             branch=branch,
+            files=files,
         )
 
 
@@ -216,6 +229,13 @@ async def apply_patch(
             patch=p.id,
         )
     tip = await _branch_tip(repo, target, p.id)
+    has_base = await git(repo, "cat-file", "-e", f"{p.base}^{{commit}}", check=False)
+    if has_base.code != 0:
+        raise PatchError(
+            f"patch {_short(p.id)} was made on commit {_short(p.base)}, which {repo} does not "
+            "have; fetch it (`git fetch`) from where the agent ran, then apply again",
+            patch=p.id,
+        )
     tree = await checked_out_in(repo, target)
     if tree is not None:
         await _require_clean(tree, target, p.id, "apply")
