@@ -23,6 +23,7 @@ PLUGIN_GROUP = "runwright.plugins"
 
 #: Built-in step kinds as "module:Class", imported when a registry is built.
 BUILTIN_KINDS: tuple[str, ...] = (
+    "runwright.steps.agent:AgentStep",
     "runwright.steps.approval:ApprovalStep",
     "runwright.steps.gate:GateStep",
     "runwright.steps.llm:LlmStep",

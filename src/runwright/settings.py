@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 DEFAULT_STATE_DIR = ".runwright"
 DEFAULT_DB_NAME = "runwright.db"
 DEFAULT_CONCURRENCY = 4
+#: Seconds a claimed attempt stays its worker's without a heartbeat.
+DEFAULT_LEASE_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,3 +113,42 @@ async def test_a_gate_without_a_patch_and_an_exhausted_loop(
     empty, details, _ = await run(settings, spec)
     assert empty.status is RunStatus.FAILED
     assert "there is no patch to gate (the agent changed nothing)" in str(details.run.error)
+
+
+async def test_a_sandboxed_gate_may_write_only_its_worktree_and_has_no_network(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"app.py": "def add(a, b):\n    return a - b\n"})
+    write("agent.py", FAKE_AGENT)
+    outside = repo / "escaped.txt"  # the user's checkout: visible, read-only
+    probe = "import socket; s = socket.socket(); s.settimeout(2); s.connect(('127.0.0.1', 5432))"
+    spec = write(
+        "p.yaml",
+        f"""
+        name: sandboxed
+        trust: intern
+        steps:
+          - id: implement
+            uses: python
+            trust: autonomous
+            with: {{function: "agent:implement", args: {{repo: "{repo}"}}}}
+          - id: test
+            uses: gate
+            needs: [implement]
+            with:
+              patch: "{{{{ steps.implement.output.patch }}}}"
+              sandbox: bwrap
+              commands:
+                - "echo inside > built.txt && test -f built.txt"
+                - "echo escaped > {outside} || echo 'write refused' >&2"
+                - "python3 -c \\"{probe}\\" || echo 'network refused' >&2"
+        """,
+    )
+    result, _, _ = await run(settings, spec)
+    assert result.status is RunStatus.SUCCEEDED, result.error  # intern allows sandboxed gates
+    assert not outside.exists()
+    async with Session(settings) as s:
+        out = await s.store.output(result.run_id, "test", -1)
+    tails = [c["log_tail"] for c in out["commands"]]
+    assert "write refused" in tails[1] and "network refused" in tails[2]
+    assert out["commands"][0]["command"].startswith("echo inside")

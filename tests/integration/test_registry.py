@@ -84,7 +84,15 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def test_builtins_present() -> None:
     registry = build_registry(plugins=False)
-    assert registry.names() == ["approval", "gate", "llm", "patch.apply", "python", "shell"]
+    assert registry.names() == [
+        "agent",
+        "approval",
+        "gate",
+        "llm",
+        "patch.apply",
+        "python",
+        "shell",
+    ]
     assert all(isinstance(kind, StepKind) for kind in registry.kinds().values())
     assert registry.source("shell") == "builtin"
     assert "shell" in registry
@@ -124,7 +132,7 @@ def test_unknown_suggests_the_closest_name() -> None:
         build_registry(plugins=False).get("shel")
     assert str(info.value) == (
         "unknown step kind 'shel'; did you mean 'shell'? "
-        "known kinds: approval, gate, llm, patch.apply, python, shell"
+        "known kinds: agent, approval, gate, llm, patch.apply, python, shell"
     )
 
 
@@ -149,7 +157,8 @@ def test_entry_point_plugins_are_discovered(install_plugin: InstallPlugin, tmp_p
     install_plugin("rwdemo", {"echo": "EchoStep", "more": "register"})
     registry = default_registry()
     assert registry.names() == [
-        *("approval", "echo", "gate", "llm", "patch.apply", "python", "shell", "shout")
+        *("agent", "approval", "echo", "gate", "llm", "patch.apply", "python", "shell"),
+        "shout",
     ]
     assert "entry point 'echo = rwplugin_rwdemo:EchoStep'" in registry.source("echo")
     assert "distribution rwdemo" in registry.source("echo")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from runwright.api.logs import read_logs
 from runwright.api.outputs import output_rows, output_summaries, step_output
 from runwright.api.results import RunDetails, RunResult, summarise
+from runwright.api.runconfig import RunConfigs
 from runwright.api.waiting import wait_for_run
 from runwright.engine.approvals import decide
 from runwright.engine.commit import Committer
@@ -21,12 +22,12 @@ from runwright.engine.context import ProgressSink, RunContext
 from runwright.engine.lifecycle import cancel_in_tx, create_run, create_run_in_tx
 from runwright.engine.plan import Plan, build_plan
 from runwright.engine.recovery import check_not_busy, reconcile
-from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
+from runwright.engine.worker import Worker
 from runwright.errors import SpecChangedError, StateError, UsageError
 from runwright.events import Event
 from runwright.redaction import Redactor
 from runwright.registry import Registry, default_registry
-from runwright.settings import DEFAULT_CONCURRENCY, Settings
+from runwright.settings import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS, Settings
 from runwright.signals import interrupts
 from runwright.spec.diff import diff_specs
 from runwright.spec.inputs import resolve_inputs
@@ -39,6 +40,7 @@ from runwright.store.records import CacheStats, LogChunk, RunRecord
 
 if TYPE_CHECKING:
     from runwright.api.costs import CostReport
+    from runwright.config import LoadedConfig
     from runwright.engine.governor import Governor
 
 Notify = Callable[[str], None]
@@ -72,6 +74,7 @@ class Session:
         self._registry = registry
         self._store: Store | None = None
         self.redactor = Redactor.from_env(settings.env, settings.secret_names)
+        self._configs = RunConfigs(settings, self.redactor)
         #: Shows running steps' activity (streamed model replies) where this process
         #: executes them; set by a live display, never stored.
         self.on_progress: ProgressSink | None = None
@@ -261,26 +264,27 @@ class Session:
             pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
             plan = build_plan(pinned.pipeline, self.registry, pinned.compile())
         pipeline_dir = Path(run.spec_path).parent if run.spec_path else self.settings.project_dir
+        config, redactor = self._configs.for_run(run)
         return RunContext(
             run_id=run.id,
             plan=plan,
-            committer=Committer(plan, self.redactor),
+            committer=Committer(plan, redactor),
             inputs=run.inputs,
             env=self.settings.env,
             pipeline_dir=pipeline_dir,
             workspace_root=Path(run.options.get("workspace") or pipeline_dir),
             no_cache=bool(run.options.get("no_cache")),
-            config=self.settings.config,
+            config=config,
             progress=self.on_progress,
-            governor=self._governor(plan),
+            governor=self._governor(plan, config),
         )
 
-    def _governor(self, plan: Plan) -> Governor | None:
+    def _governor(self, plan: Plan, config: LoadedConfig | None) -> Governor | None:
         """The run's trust policy, or ``None`` when every step is autonomous (no checks)."""
         from runwright.config import LoadedConfig
         from runwright.governance.policy import TrustPolicy, promotions_loader
 
-        trust = (self.settings.config or LoadedConfig.empty()).config.trust
+        trust = (config or LoadedConfig.empty()).config.trust
         if not TrustPolicy.needed(plan.pipeline, trust):
             return None
         return TrustPolicy(plan.pipeline, trust, promotions_loader(self.store))

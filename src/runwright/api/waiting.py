@@ -9,8 +9,8 @@ from functools import partial
 
 from runwright.api.results import RunResult
 from runwright.engine.resilience import retrying
-from runwright.engine.worker import DEFAULT_LEASE_SECONDS
 from runwright.events import EventType
+from runwright.settings import DEFAULT_LEASE_SECONDS
 from runwright.states import RunStatus
 from runwright.store.base import Store
 

@@ -12,7 +12,8 @@ from typing import Any
 from runwright.api.session import Session
 from runwright.engine.context import RunContext
 from runwright.engine.serving import ServingWorker
-from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
+from runwright.engine.worker import Worker
+from runwright.settings import DEFAULT_LEASE_SECONDS
 from runwright.signals import interrupts
 from runwright.store.records import AttemptRecord, WorkerRecord
 from runwright.store.sql_store import LIVE_WORKER_STATES

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from runwright import api
-from runwright.api.waiting import approval_prompts
 from runwright.cli.app import G, app, no_database, read_async, run_async
 from runwright.cli.output import ago, duration, emit_json, markup, out, shorten, styled, table
 from runwright.errors import UsageError
@@ -59,6 +58,8 @@ def show(run_id: str, json_: JsonOpt = False) -> None:
 
     async def go() -> tuple[api.RunDetails, dict[str, str | None]]:
         async with api.Session(G.settings(), create=False) as session:
+            from runwright.api.waiting import approval_prompts
+
             details = await session.details(run_id)
             return details, await approval_prompts(session.store, details.run.id)
 

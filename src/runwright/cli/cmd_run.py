@@ -6,21 +6,25 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from runwright import api
-from runwright.api import RunResult
-from runwright.api.waiting import approval_prompts
 from runwright.cli import exits
 from runwright.cli.app import G, app, run_async
 from runwright.cli.cmd_read import show_prompts
 from runwright.cli.output import emit_json, err, markup, out
-from runwright.cli.progress import RunProgress
 from runwright.errors import InputError
 from runwright.settings import DEFAULT_CONCURRENCY
 from runwright.states import RunStatus
+
+if TYPE_CHECKING:
+    # Imported lazily at run time: `runwright --help` must not load the engine.
+    from runwright.api import RunResult
+    from runwright.cli.progress import RunProgress
+
+    Finished = tuple[RunResult, dict[str, str | None]]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object at the end.")]
 ConcurrencyOpt = Annotated[
@@ -52,11 +56,10 @@ def _inputs(pairs: list[str], file: Path | None) -> dict[str, Any]:
     return values
 
 
-Finished = tuple[RunResult, dict[str, str | None]]
-
-
 async def _prompts(session: api.Session, result: RunResult) -> Finished:
     """The result, with what each approval it waits for asks."""
+    from runwright.api.waiting import approval_prompts
+
     if result.status is not RunStatus.WAITING:
         return result, {}
     return result, await approval_prompts(session.store, result.run_id)
@@ -119,6 +122,8 @@ class _Watch:
 
 
 def _progress(session: api.Session, json_: bool) -> RunProgress:
+    from runwright.cli.progress import RunProgress
+
     return RunProgress(session, live=sys.stderr.isatty() and not json_, quiet=json_)
 
 
@@ -246,6 +251,8 @@ def _decide(
             watch.progress = progress = _progress(session, json_)
             watch.local = not session.distributed
             progress.run_id = (await session.store.get_run(run_id)).id
+            from runwright.api.waiting import approval_prompts
+
             asked = (await approval_prompts(session.store, progress.run_id)).get(step, False)
             if asked is not False and not json_:
                 verdict = "approving" if approve else "rejecting"

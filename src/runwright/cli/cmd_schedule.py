@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
 from runwright import api
-from runwright.api import schedules
 from runwright.cli.app import G, app, no_database, read_async, run_async
 from runwright.cli.output import emit_json, markup, out, styled
 from runwright.schedule.cron import CATCHUP_POLICIES, DEFAULT_CATCHUP, fire_time_iso
-from runwright.spec.inputs import parse_input_args
 from runwright.store.records import ScheduleRecord
 
 T = TypeVar("T")
@@ -26,6 +25,12 @@ schedule_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(schedule_app, name="schedule")
+
+
+def _schedules() -> ModuleType:
+    from runwright.api import schedules
+
+    return schedules
 
 
 def _call(fn: Callable[[api.Session], Awaitable[T]], *, create: bool = False) -> T:
@@ -74,6 +79,9 @@ def add(
     """Add a schedule that starts a run of FILE at each fire time of --cron."""
 
     async def go(session: api.Session) -> ScheduleRecord:
+        from runwright.api import schedules
+        from runwright.spec.inputs import parse_input_args
+
         return await schedules.add_schedule(
             session, name, file, cron=cron, tz=tz, inputs=parse_input_args(input), catchup=catchup
         )
@@ -87,6 +95,8 @@ def list_(json_: JsonOpt = False) -> None:
 
     async def go() -> list[ScheduleRecord]:
         async with api.Session(G.settings(), create=False) as session:
+            from runwright.api import schedules
+
             return await schedules.list_schedules(session)
 
     records = read_async(go)
@@ -122,7 +132,7 @@ def list_(json_: JsonOpt = False) -> None:
 @schedule_app.command("remove")
 def remove(name: str, json_: JsonOpt = False) -> None:
     """Remove a schedule (the runs it started are kept)."""
-    record = _call(lambda session: schedules.remove_schedule(session, name))
+    record = _call(lambda session: _schedules().remove_schedule(session, name))
     if json_:
         emit_json(record.to_json())
     else:
@@ -132,10 +142,10 @@ def remove(name: str, json_: JsonOpt = False) -> None:
 @schedule_app.command("pause")
 def pause(name: str, json_: JsonOpt = False) -> None:
     """Stop a schedule from starting runs until it is resumed."""
-    _show(_call(lambda session: schedules.pause_schedule(session, name)), "paused", json_)
+    _show(_call(lambda session: _schedules().pause_schedule(session, name)), "paused", json_)
 
 
 @schedule_app.command("resume")
 def resume(name: str, json_: JsonOpt = False) -> None:
     """Resume a paused schedule; fire times missed while paused are not run."""
-    _show(_call(lambda session: schedules.resume_schedule(session, name)), "resumed", json_)
+    _show(_call(lambda session: _schedules().resume_schedule(session, name)), "resumed", json_)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from runwright import api
-from runwright.api import workers as worker_api
 from runwright.cli.app import G, app, no_database, read_async, run_async
 from runwright.cli.output import ago, emit_json, err, markup, out, styled, table
-from runwright.engine.worker import DEFAULT_LEASE_SECONDS, Worker
-from runwright.settings import DEFAULT_CONCURRENCY
+from runwright.settings import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS
+
+if TYPE_CHECKING:
+    from runwright.api import workers as worker_api
+    from runwright.engine.worker import Worker
 
 worker_app = typer.Typer(
     help="Run a worker that executes ready steps of any run in the database.",
@@ -76,6 +78,8 @@ def worker(
             )
         )
 
+    from runwright.api import workers as worker_api
+
     async def go() -> Worker:
         async with api.Session(G.settings()) as session:
             return await worker_api.serve(
@@ -103,6 +107,8 @@ def drain(
 
     async def go() -> Any:
         async with api.Session(G.settings(), create=False) as session:
+            from runwright.api import workers as worker_api
+
             return await worker_api.drain(session, worker_id)
 
     record = run_async(go)
@@ -120,6 +126,8 @@ def workers(
     json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List live and lost workers: state, heartbeat and the steps they hold now."""
+
+    from runwright.api import workers as worker_api
 
     async def go() -> list[worker_api.WorkerView]:
         async with api.Session(G.settings(), create=False) as session:

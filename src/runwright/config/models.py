@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from runwright.config.agents import AgentConfig
 from runwright.config.trust import TrustConfig
 
 ProviderType = Literal["openai", "anthropic", "local"]
@@ -167,6 +168,7 @@ class ProjectConfig(_Strict):
     models: dict[str, ModelAlias] = Field(default_factory=dict)
     prices: dict[str, Price] = Field(default_factory=dict)
     budgets: Budgets = Field(default_factory=Budgets)
+    agents: dict[str, AgentConfig] = Field(default_factory=dict)
     trust: TrustConfig = Field(default_factory=TrustConfig)
 
     @field_validator("models")

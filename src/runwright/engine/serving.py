@@ -19,8 +19,9 @@ from runwright.engine.faults import Fault
 from runwright.engine.lifecycle import reopen
 from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
-from runwright.engine.worker import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS, Worker, log
+from runwright.engine.worker import Worker, log
 from runwright.errors import RunwrightError
+from runwright.settings import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store
 from runwright.store.records import AttemptRecord

@@ -30,6 +30,7 @@ from runwright.engine.resilience import retrying, transact
 from runwright.engine.settle import settle
 from runwright.errors import ConfigError, IllegalTransition, StoreError, StoreUnavailable
 from runwright.events import EventType
+from runwright.settings import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS
 from runwright.spec.models import LABEL_PATTERN
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store, Transaction
@@ -38,8 +39,6 @@ from runwright.store.sql import MAX_WORKER_LABELS, label_subsets
 
 log = logging.getLogger("runwright.worker")
 A = AttemptState
-DEFAULT_CONCURRENCY = 4
-DEFAULT_LEASE_SECONDS = 30.0
 #: How often a worker looks for outside changes (cancel, work made ready elsewhere).
 DEFAULT_POLL_INTERVAL = 0.25
 #: Seconds stop() lets a heartbeat in progress finish before cancelling it.

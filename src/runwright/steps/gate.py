@@ -7,14 +7,18 @@ the failing command's output, which an ``on_fail`` loop feeds back to the agent.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runwright.errors import FatalStepError, GateFailed
 from runwright.events import EventType, Level
 from runwright.steps.base import StepContext
+
+if TYPE_CHECKING:
+    from runwright.repo.worktree import Worktree
 
 #: Lines of a failing command's output kept in the error (and so in the feedback).
 TAIL_LINES = 40
@@ -27,12 +31,15 @@ class GateStep:
     version: ClassVar[str] = "1"
     pure: ClassVar[bool] = False
     accepts: ClassVar[frozenset[str] | None] = frozenset(
-        {"patch", "command", "commands", "timeout", "env"}
+        {"patch", "command", "commands", "timeout", "env", "sandbox", "network"}
     )
     requires: ClassVar[frozenset[str]] = frozenset({"patch"})
 
     def capabilities(self, params: Mapping[str, Any]) -> frozenset[str]:
         """Gate commands are shell commands (the tests of an untrusted patch)."""
+        if params.get("sandbox") == "bwrap":
+            caps = {"shell", "write_workspace", "sandboxed"}
+            return frozenset(caps | {"network"} if params.get("network") is True else caps)
         return frozenset({"shell", "write_workspace", "network"})
 
     def code_version(self, params: Mapping[str, Any], ctx_dir: Path) -> str | None:
@@ -52,6 +59,12 @@ class GateStep:
         timeout = params.get("timeout")
         if timeout is not None and not isinstance(timeout, int | float):
             raise FatalStepError(f"step {ctx.step_id!r}: with.timeout must be seconds")
+        sandbox = params.get("sandbox", "none")
+        if sandbox not in ("none", "bwrap"):
+            raise FatalStepError(f"step {ctx.step_id!r}: with.sandbox must be none or bwrap")
+        network = params.get("network", False)
+        if not isinstance(network, bool):
+            raise FatalStepError(f"step {ctx.step_id!r}: with.network must be true or false")
         store = ctx.store
         p = await gateable(store, str(patch_id), ctx.step_id)
         results: list[dict[str, Any]] = []
@@ -60,7 +73,9 @@ class GateStep:
             store, p, run_id=ctx.run_id, step_id=ctx.step_id, attempt=ctx.attempt
         ) as wt:
             for command in commands:
-                result = await _run_one(ctx, command, wt.path, params.get("env"), timeout)
+                line = _sandboxed(ctx, command, wt, network) if sandbox == "bwrap" else command
+                result = await _run_one(ctx, line, wt.path, params.get("env"), timeout)
+                result["command"] = command
                 results.append(result)
                 if result["exit_code"] != 0:
                     failure = (
@@ -94,6 +109,17 @@ def _commands(ctx: StepContext, params: Mapping[str, Any]) -> list[str]:
             f"step {ctx.step_id!r}: with.commands must be a list of non-empty command strings"
         )
     return found
+
+
+def _sandboxed(ctx: StepContext, command: str, wt: Worktree, network: bool) -> str:
+    """``command`` as a shell line that runs it inside bubblewrap, only the worktree writable."""
+    from runwright.agents.sandbox import SandboxSpec, find_bwrap, wrap
+
+    bwrap = find_bwrap(ctx.env, where=f"step {ctx.step_id!r}")
+    inner = ("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command)
+    # The repository stays readable (the worktree's git metadata lives in it), even under /tmp.
+    spec = SandboxSpec(writable=(wt.path,), readable=(wt.repo,), network=network)
+    return shlex.join(wrap(bwrap, inner, spec, cwd=wt.path))
 
 
 async def _run_one(

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from runwright import processes
 from runwright.errors import FatalStepError, StepError
@@ -305,15 +305,16 @@ async def _spawn(
     env: Mapping[str, str],
     ctx: StepContext | None = None,
     script: Path | None = None,
+    stdin: int | IO[bytes] = subprocess.DEVNULL,
 ) -> tuple[asyncio.SubprocessTransport, _Capture]:
     """Start the command as the leader of a new process group that dies with this process.
 
     The group is registered with this process's watchdog and recorded in the
     attempt (``ctx.record_process``) before this returns; ``script`` is deleted
-    once the command is done.
+    once the command is done. ``stdin`` is what the command reads (default: nothing).
     """
     try:
-        transport, capture = await _start(argv, cwd=cwd, env=env)
+        transport, capture = await _start(argv, cwd=cwd, env=env, stdin=stdin)
     except BaseException:
         _forget(None, script)
         raise
@@ -342,14 +343,18 @@ def _forget(pgid: int | None, script: Path | None) -> None:
 
 
 async def _start(
-    argv: tuple[str, ...], *, cwd: Path, env: Mapping[str, str]
+    argv: tuple[str, ...],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin: int | IO[bytes] = subprocess.DEVNULL,
 ) -> tuple[asyncio.SubprocessTransport, _Capture]:
     loop = asyncio.get_running_loop()
     spawn = asyncio.ensure_future(
         loop.subprocess_exec(
             lambda: _Capture(loop),
             *argv,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             cwd=cwd,
             env=env,
             # Leading its own process group lets cancellation kill everything the

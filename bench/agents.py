@@ -1,0 +1,88 @@
+"""Agent steps: runwright's cost per agent step over running the agent program bare.
+
+    .venv/bin/python bench/agents.py [FILES]     # a repository of FILES files (default 1000)
+
+Eight agent steps (the tests' agent program, tests/agentprog.py: it writes a file and
+prints Claude-Code-style JSON) in one run, in process (no CLI start-up), at
+concurrency 8 and 1, against the same eight commands in a shell loop. Each agent
+step also creates its git worktree, commits and diffs the agent's change, and
+records the cost and the patch. Numbers are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AGENT = HERE.parent / "tests" / "agentprog.py"
+N = 8
+
+
+def make_repo(path: Path, files: int) -> None:
+    path.mkdir()
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b"}
+    env |= {"GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}
+    for i in range(files):
+        (path / f"f{i}.txt").write_text(f"{i}\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "init"]):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True)
+
+
+async def engine_run(root: Path, concurrency: int) -> float:
+    from runwright.api import Session
+    from runwright.settings import Settings
+
+    steps = "".join(
+        f"  - {{id: a{i}, uses: agent, with: {{agent: fake, prompt: p{i}, "
+        f"env: {{AGENTPROG_EDIT: 'out{i}.txt=x'}}}}}}\n"
+        for i in range(N)
+    )
+    pipe = root / "repo" / f"p{concurrency}.yaml"
+    pipe.write_text("name: bench\nsteps:\n" + steps)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWRIGHT_")}
+    settings = Settings.from_env(env, cwd=root, db=str(root / f"db{concurrency}.sqlite"))
+    async with Session(settings) as s:
+        started = time.perf_counter()
+        result = await s.start_run(pipe, concurrency=concurrency)
+        elapsed = time.perf_counter() - started
+    assert str(result.status) == "succeeded", result
+    return elapsed
+
+
+def bare_loop(root: Path) -> float:
+    script = "".join(
+        f"AGENTPROG_EDIT=o{i}.txt=x {AGENT} -p p{i} --output-format json >/dev/null\n"
+        for i in range(N)
+    )
+    started = time.perf_counter()
+    subprocess.run(["sh", "-c", script], cwd=root / "repo", check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    files = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_repo(root / "repo", files)
+        (root / "runwright.toml").write_text(
+            f'[agents.fake]\npreset = "claude-code"\nexecutable = "{AGENT}"\n'
+        )
+        bare = statistics.median(bare_loop(root) for _ in range(3))
+        par = asyncio.run(engine_run(root, N))
+        seq = asyncio.run(engine_run(root, 1))
+    print(f"repository of {files} files")
+    print(f"bare shell loop, {N} agent runs: {bare:.2f} s ({bare / N * 1000:.0f} ms each)")
+    print(f"runwright, {N} agent steps, concurrency {N}: {par:.2f} s")
+    print(f"runwright, {N} agent steps, concurrency 1: {seq:.2f} s")
+    print(f"added per agent step (concurrency 1 vs bare): {(seq - bare) / N * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
