@@ -179,3 +179,23 @@ async def test_agent_worktrees_survive_an_apply(store: Store, tmp_path: Path) ->
     p = await agent_patch(store, repo, {"calc.py": FIXED})
     await apply_patch(store, p.id)
     assert [w.path for w in await list_worktrees(repo)] == [keep.path]
+
+
+async def test_an_untracked_file_the_patch_would_overwrite_is_kept(
+    store: Store, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "r", FILES)
+    p = await agent_patch(store, repo, {"new.py": "print('agent')\n"})
+    (repo / "new.py").write_text("the user's own new.py\n")  # untracked
+    before = state(repo)
+    with pytest.raises(PatchError, match=r"would overwrite the untracked new\.py") as e:
+        await apply_patch(store, p.id)
+    assert "move or remove it, then run it again" in str(e.value)
+    assert (e.value.fields["patch"], e.value.fields["files"]) == (p.id, ["new.py"])
+    assert state(repo) == before and leftovers(repo) == []
+    assert (repo / "new.py").read_text() == "the user's own new.py\n"
+    assert (await ledger.get(store, p.id)).state == "validated"  # nothing happened: retry later
+    (repo / "new.py").unlink()
+    done = await apply_patch(store, p.id)
+    assert (repo / "new.py").read_text() == "print('agent')\n"
+    assert git(repo, "rev-parse", "HEAD").strip() == done.applied_commit

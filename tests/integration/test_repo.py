@@ -90,3 +90,29 @@ async def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
     assert await toplevel(repo / "README.md") == repo
     with pytest.raises(GitError, match="'nope' is not a commit"):
         await resolve(repo, "nope")
+
+
+async def test_a_leaky_environment_and_a_staged_index_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path / "r", {"a.txt": "one\n"})
+    (repo / "a.txt").write_text("staged by the user\n")
+    git(repo, "add", "a.txt")  # in the user's index, not committed
+    other = make_repo(tmp_path / "other")
+    others = state(other)
+    before = state(repo)
+    # A hook or a parent git process would leave these behind: none may redirect us.
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "bogus-index"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    wt = await create(repo, base="HEAD", branch="runwright/r/s/3", name="leaky")
+    (wt.path / "b.txt").write_text("agent\n")
+    diff = await snapshot(wt, "agent work")
+    assert diff.files == ("b.txt",)
+    await remove(wt)
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    assert state(repo) == before and " M" not in before[2] and "M  a.txt" in before[2]
+    assert state(other) == others
+    assert not (tmp_path / "bogus-index").exists()

@@ -150,3 +150,55 @@ async def test_a_gated_patch_is_validated_then_applied(
     assert record.state == "applied" and shipped["commit"] == record.applied_commit
     assert (repo / "calc.py").read_text() == FIXED
     assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+NOTHING = """
+name: nothing
+steps:
+  - id: implement
+    uses: python
+    with: {function: "steps:unchanged"}
+  - id: ship
+    uses: patch.apply
+    needs: [implement]
+    with: {patch: "{{ steps.implement.output.patch }}"}
+"""
+
+
+async def test_no_patch_means_nothing_to_apply(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", FILES)
+    write("repo/steps.py", "def unchanged():\n    return {'patch': None}\n")
+    git(repo, "add", "steps.py")
+    git(repo, "commit", "-qm", "pipeline code")
+    head = git(repo, "rev-parse", "HEAD")
+    result, details, _ = await run(settings, write("repo/nothing.yaml", NOTHING))
+    assert result.status == RunStatus.SUCCEEDED, [s.error for s in details.steps]
+    async with Session(settings) as s:
+        assert await s.output(result.run_id, "ship") == {
+            "patch": None,
+            "branch": None,
+            "commit": None,
+        }
+    assert git(repo, "rev-parse", "HEAD") == head and leftovers(repo) == []
+
+
+async def test_a_patch_whose_base_the_repository_lacks_is_explained(
+    settings: Settings, write: Write, tmp_path: Path
+) -> None:
+    origin = make_repo(tmp_path / "origin", FILES)
+    patch = await _seed(settings, origin, {"calc.py": FIXED})
+    elsewhere = make_repo(tmp_path / "elsewhere", {"other.txt": "another history\n"})
+    store = open_store(settings.database_url)
+    try:  # the ledger says the patch belongs to a clone that never saw its base
+        async with store.transaction() as tx:
+            await tx.update_patch(patch, repo=str(elsewhere))
+    finally:
+        await store.close()
+    before = state(elsewhere)
+    result, details, _ = await run(settings, write("p.yaml", PIPELINE), inputs={"patch": patch})
+    assert result.status == RunStatus.FAILED
+    error = details.steps[0].error or ""
+    assert f"patch {patch[:12]} was made on commit" in error and "`git fetch`" in error
+    assert state(elsewhere) == before and leftovers(elsewhere) == []

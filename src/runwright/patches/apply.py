@@ -32,7 +32,8 @@ How an apply works, and why it is safe:
 A rollback is the same with ``git revert`` of the applied commit on the branch's
 current tip (trailer ``Runwright-Rollback: <id>``), under the same rules; a revert
 that conflicts with later commits leaves the patch ``applied`` and names the files.
-Repository hooks are not run for these commits, and commit signing is off.
+Repository hooks are not run for these commits, and commit signing is off
+(:data:`runwright.repo.git.CONFIG`).
 """
 
 from __future__ import annotations
@@ -46,20 +47,13 @@ from runwright.errors import DirtyCheckout, GitError, PatchConflict, PatchError
 from runwright.patches import ledger
 from runwright.patches.states import MOVES, PatchState
 from runwright.repo.diff import apply_to_worktree
-from runwright.repo.git import GitResult, current_branch, git, resolve
+from runwright.repo.git import current_branch, git, resolve
 from runwright.repo.worktree import Worktree, create, remove
 from runwright.store.base import Store
 from runwright.store.records_patches import PatchRecord
 
 APPLIED_TRAILER = "Runwright-Patch"
 ROLLBACK_TRAILER = "Runwright-Rollback"
-
-#: For commands that commit or merge: no hooks of the repository, no signing prompts.
-_QUIET = ("-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false")
-
-
-async def _git(cwd: Path, *args: str, check: bool = True) -> GitResult:
-    return await git(cwd, *_QUIET, *args, check=check)
 
 
 def _short(sha: str | None) -> str:
@@ -154,13 +148,26 @@ async def _move_branch(
             )
         return
     await _require_clean(tree, branch, patch_id, action)
-    merged = await _git(tree, "merge", "--ff-only", "--quiet", new, check=False)
+    merged = await git(tree, "merge", "--ff-only", "--quiet", new, check=False)
     if merged.code != 0:
+        said = merged.err.strip() or merged.out.strip()
+        # git lists the files it will not overwrite one per line, indented by a tab.
+        files = [line.strip() for line in said.splitlines() if line.startswith("\t")]
+        if files and "untracked" in said:
+            raise PatchError(
+                f"cannot {action} patch {_short(patch_id)} on {branch} in {tree}: it would "
+                f"overwrite the untracked {', '.join(files)} there; move or remove "
+                f"{'it' if len(files) == 1 else 'them'}, then run it again",
+                patch=patch_id,
+                branch=branch,
+                files=files,
+            )
         raise PatchError(
             f"cannot {action} patch {_short(patch_id)} on {branch} in {tree}: "
-            f"{merged.err.strip() or merged.out.strip()}; fix that and run it again",
+            f"{' '.join(said.split())}; fix that and run it again",
             patch=patch_id,
             branch=branch,
+            files=files,
         )
 
 
@@ -222,6 +229,13 @@ async def apply_patch(
             patch=p.id,
         )
     tip = await _branch_tip(repo, target, p.id)
+    has_base = await git(repo, "cat-file", "-e", f"{p.base}^{{commit}}", check=False)
+    if has_base.code != 0:
+        raise PatchError(
+            f"patch {_short(p.id)} was made on commit {_short(p.base)}, which {repo} does not "
+            "have; fetch it (`git fetch`) from where the agent ran, then apply again",
+            patch=p.id,
+        )
     tree = await checked_out_in(repo, target)
     if tree is not None:
         await _require_clean(tree, target, p.id, "apply")
@@ -239,10 +253,10 @@ async def apply_patch(
     text = await ledger.diff_text(store, p.id)
     async with _scratch(repo, p.base, p.id) as wt:
         await apply_to_worktree(wt, text)  # made on this base: applies as is
-        await _git(wt.path, "commit", "--quiet", "--no-verify", "-m", _message(p, message))
+        await git(wt.path, "commit", "--quiet", "--no-verify", "-m", _message(p, message))
         change = await resolve(wt.path, "HEAD")
         await git(wt.path, "checkout", "--quiet", "--detach", tip)
-        picked = await _git(wt.path, "cherry-pick", "--allow-empty-message", change, check=False)
+        picked = await git(wt.path, "cherry-pick", "--allow-empty-message", change, check=False)
         if picked.code != 0:
             files = await _unmerged(wt.path)
             await git(wt.path, "cherry-pick", "--abort", check=False)
@@ -308,7 +322,7 @@ async def rollback_patch(store: Store, patch_id: str, *, by: str | None = None) 
             branch=target,
         )
     async with _scratch(repo, tip, p.id) as wt:
-        reverted = await _git(wt.path, "revert", "--no-commit", commit, check=False)
+        reverted = await git(wt.path, "revert", "--no-commit", commit, check=False)
         if reverted.code != 0:
             files = await _unmerged(wt.path)
             await git(wt.path, "revert", "--abort", check=False)
@@ -325,7 +339,7 @@ async def rollback_patch(store: Store, patch_id: str, *, by: str | None = None) 
             f"{ROLLBACK_TRAILER}: {p.id}\n"
         )
         try:
-            await _git(wt.path, "commit", "--quiet", "--no-verify", "-m", message)
+            await git(wt.path, "commit", "--quiet", "--no-verify", "-m", message)
         except GitError as exc:
             raise PatchError(
                 f"cannot roll back patch {_short(p.id)}: {target} no longer has its changes "

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
-from runwright.errors import PatchConflict
+from runwright.errors import GitError, PatchConflict
 from runwright.repo.git import git
 from runwright.repo.worktree import Worktree
 
@@ -23,9 +26,27 @@ class Diff:
         return not self.text.strip()
 
 
+#: The diff text must not depend on the user's git configuration: the patch id is its hash,
+#: and ``diff.noprefix`` / ``diff.mnemonicPrefix`` would even make it unappliable.
+DIFF_OPTIONS = (
+    "--binary",
+    "--full-index",
+    "--no-renames",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-relative",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--unified=3",
+    "--diff-algorithm=myers",
+    "--indent-heuristic",
+)
+
+
 async def diff_between(wt: Worktree, base: str, head: str = "HEAD") -> Diff:
     """The diff ``base..head`` in the worktree, with its numstat."""
-    text = (await git(wt.path, "diff", "--binary", "--no-color", "--no-ext-diff", base, head)).out
+    raw = (await git(wt.path, "diff", *DIFF_OPTIONS, base, head)).raw
     stat = await git(wt.path, "diff", "--numstat", "-z", "--no-renames", base, head)
     files: list[str] = []
     added = removed = 0
@@ -37,7 +58,48 @@ async def diff_between(wt: Worktree, base: str, head: str = "HEAD") -> Diff:
         # Binary files count as no lines ("-").
         added += int(plus) if plus.isdigit() else 0
         removed += int(minus) if minus.isdigit() else 0
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        text = await _as_binary(wt, base, head, tuple(files))
     return Diff(text, tuple(files), added, removed)
+
+
+def _attribute_pattern(path: str) -> str:
+    """A .gitattributes pattern matching exactly ``path`` (glob characters escaped)."""
+    pattern = "/" + re.sub(r"([\\*?\[\]!#])", r"\\\1", path)
+    if re.search(r'[\s"]', pattern):  # C-style quoting, the only way to match spaces
+        pattern = '"' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return pattern
+
+
+async def _as_binary(wt: Worktree, base: str, head: str, files: tuple[str, ...]) -> str:
+    """The diff again, text files that are not UTF-8 treated as binary (their bytes kept).
+
+    Decoding them with replacement characters would corrupt the patch silently.
+    """
+    odd: list[str] = []
+    for path in files:
+        one = (await git(wt.path, "diff", *DIFF_OPTIONS, base, head, "--", path)).raw
+        try:
+            one.decode()
+        except UnicodeDecodeError:
+            odd.append(path)
+    with tempfile.NamedTemporaryFile("w", suffix=".gitattributes", delete=False) as f:
+        f.writelines(f"{_attribute_pattern(path)} binary\n" for path in odd)
+    try:
+        attributes = ("-c", f"core.attributesFile={f.name}")
+        raw = (await git(wt.path, *attributes, "diff", *DIFF_OPTIONS, base, head)).raw
+    finally:
+        Path(f.name).unlink(missing_ok=True)
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        raise GitError(
+            f"the diff of {base[:12]}..{head[:12]} in {wt.path} is not UTF-8 even with "
+            f"{', '.join(odd)} treated as binary (a .gitattributes rule overrides it?); "
+            "mark those files `binary` in .gitattributes"
+        ) from exc
 
 
 async def snapshot(wt: Worktree, message: str, *, exclude: tuple[str, ...] = ()) -> Diff:

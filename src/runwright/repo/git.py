@@ -17,6 +17,10 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "runwright@localhost",
 }
 
+#: Given to every command: a user's ``commit.gpgsign`` would block on a pinentry (or fail)
+#: for commits runwright makes, and the repository's hooks are the user's, not ours.
+CONFIG = ("-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", "-c", "core.hooksPath=/dev/null")
+
 #: Variables that would point git at another repository, index or config.
 _LEAKY = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
 
@@ -35,6 +39,8 @@ class GitResult:
     code: int
     out: str
     err: str
+    #: stdout as git wrote it (``out`` replaces bytes that are not UTF-8).
+    raw: bytes = b""
 
 
 async def git(cwd: Path, *args: str, input: bytes | None = None, check: bool = True) -> GitResult:
@@ -42,6 +48,7 @@ async def git(cwd: Path, *args: str, input: bytes | None = None, check: bool = T
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",
+            *CONFIG,
             *args,
             cwd=cwd,
             env=git_env(),
@@ -55,7 +62,7 @@ async def git(cwd: Path, *args: str, input: bytes | None = None, check: bool = T
         raise GitError("git is not installed (apt-get install git)") from exc
     out, err = await proc.communicate(input)
     result = GitResult(
-        proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+        proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"), out
     )
     if check and result.code != 0:
         tail = (result.err.strip() or result.out.strip())[-800:]

@@ -15,6 +15,8 @@ from runwright.repo.git import git, resolve
 
 #: The line added to ``.git/info/exclude`` so worktrees never show in ``git status``.
 _EXCLUDE = "/.runwright/"
+#: In the worktree's own git directory (.git/worktrees/NAME/): the commit it started from.
+_BASE_FILE = "runwright-base"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -55,6 +57,27 @@ async def _exclude(repo: Path) -> None:
             f.write(("\n" if lines and lines[-1] else "") + _EXCLUDE + "\n")
 
 
+async def _gitdir(path: Path) -> Path:
+    result = await git(path, "rev-parse", "--path-format=absolute", "--git-dir")
+    return Path(result.out.strip())
+
+
+async def _recorded_base(repo: Path, path: Path, branch: str, base: str) -> str:
+    """The commit a resumed worktree started from, even if the ref ``base`` moved since.
+
+    Resolving ``base`` again would be wrong after the user committed on it: the
+    snapshot's diff would then undo their new commits.
+    """
+    try:
+        recorded = (await _gitdir(path) / _BASE_FILE).read_text().strip()
+    except OSError:
+        recorded = ""
+    if recorded:
+        return recorded
+    fork = await git(repo, "merge-base", await resolve(repo, base), branch, check=False)
+    return fork.out.strip() if fork.code == 0 else await resolve(repo, base)
+
+
 async def create(repo: Path, *, base: str, branch: str, name: str) -> Worktree:
     """A new worktree ``name`` on a new ``branch`` at ``base`` (a ref or sha).
 
@@ -65,7 +88,7 @@ async def create(repo: Path, *, base: str, branch: str, name: str) -> Worktree:
     if (path / ".git").exists():
         head = await git(path, "rev-parse", "--abbrev-ref", "HEAD", check=False)
         if head.code == 0 and head.out.strip() == branch:
-            return Worktree(repo, path, branch, await resolve(repo, base))
+            return Worktree(repo, path, branch, await _recorded_base(repo, path, branch, base))
     sha = await resolve(repo, base)
     await _exclude(repo)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +98,7 @@ async def create(repo: Path, *, base: str, branch: str, name: str) -> Worktree:
         await git(repo, "worktree", "remove", "--force", str(path), check=False)
     await git(repo, "branch", "-D", branch, check=False)
     await git(repo, "worktree", "add", "--quiet", "-b", branch, str(path), sha)
+    (await _gitdir(path) / _BASE_FILE).write_text(sha + "\n")
     return Worktree(repo, path, branch, sha)
 
 
