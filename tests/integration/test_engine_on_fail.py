@@ -36,6 +36,11 @@ def middle(version):
         f.write(f"{version}\\n")
     return version
 
+def report(version):
+    with open(HERE / "report.log", "a") as f:
+        f.write(f"{version}\\n")
+    return version
+
 def check(version, good):
     # A file can lower the bar between a run and its resume (modules stay imported).
     bar = HERE / "good.txt"
@@ -67,6 +72,10 @@ steps:
     uses: shell
     needs: [check]
     with: {{run: "echo done"}}
+  - id: report
+    uses: python
+    needs: [implement, check]
+    with: {{function: "loop:report", args: {{version: "{{{{ steps.implement.output.version }}}}"}}}}
 """
 
 
@@ -105,6 +114,10 @@ async def test_the_work_goes_back_with_feedback_until_the_check_passes(
     assert [s for _, s, _ in by_step["check"]] == ["failed", "failed", "succeeded"]
     assert [r for *_, r in by_step["check"]][1:] == ["gate_failed", "gate_failed"]
     assert by_step["after"] == [(1, "succeeded", None)]
+    # A step outside the loop that needs steps inside it waits for the loop to pass: each
+    # implement that finished released it once, and sending the work back held it again.
+    assert (tmp_path / "report.log").read_text().split() == ["3"]
+    assert by_step["report"] == [(1, "succeeded", None)]
     sent = [e for e in events if e.type == "step.sent_back"]
     assert [(e.data["loop"], e.data["of"], e.data["retry_step"]) for e in sent] == [
         (1, 3, "implement"),

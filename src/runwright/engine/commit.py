@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -200,6 +201,13 @@ class Committer:
                 )
             )
         await tx.insert_attempts(fresh)
+        # Each member that had succeeded released its dependents outside the loop, and will
+        # release them again when it succeeds anew: hold them back by as many needs.
+        held: Counter[str] = Counter()
+        for sid, c in zip(step.loop, current, strict=True):
+            if c is not None and c.state is A.SUCCEEDED:
+                held.update(d for d in self.plan.steps[sid].dependents if d not in members)
+        await tx.hold(a.run_id, held)
         data = {
             "error": error,
             "retry_step": target,

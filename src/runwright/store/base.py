@@ -96,6 +96,14 @@ class Transaction(LedgerTransaction, Protocol):
         """One need of each step finished: decrement its counter; at zero it is ready."""
         ...
 
+    async def hold(self, run_id: str, needs: Mapping[str, int]) -> None:
+        """Undo releases: raise each still-pending step's counter by its count.
+
+        ``on_fail`` uses it for steps outside a loop that needs steps inside it: those
+        steps will finish (and release them) once more.
+        """
+        ...
+
     async def skip_pending(self, run_id: str, step_ids: Collection[str], reason: str) -> list[str]:
         """Skip the still-pending current attempts of these steps; return the ids skipped."""
         ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -265,6 +265,14 @@ class SqlTransaction(
             (time.time(), run_id, *ids),
         )
         self.made_ready += sum(1 for r in rows if r[0] == "ready")
+
+    async def hold(self, run_id: str, needs: Mapping[str, int]) -> None:
+        for step_id, count in needs.items():
+            await self._c.count(
+                "UPDATE attempts SET waiting_on=waiting_on+? WHERE run_id=? AND step_id=?"
+                " AND item=-1 AND superseded=0 AND state='pending'",
+                (count, run_id, step_id),
+            )
 
     async def skip_pending(self, run_id: str, step_ids: Collection[str], reason: str) -> list[str]:
         ids = tuple(step_ids)
