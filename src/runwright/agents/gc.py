@@ -28,7 +28,8 @@ from runwright.engine.orphans import kill_group
 from runwright.errors import GitError
 from runwright.processes import ProcessGroup, live_groups, members, same_group
 from runwright.repo.git import git, toplevel
-from runwright.repo.worktree import Worktree, list_worktrees, remove, worktree_root
+from runwright.repo.lock import worktrees_locked
+from runwright.repo.worktree import Worktree, common_dir, list_worktrees, remove, worktree_root
 from runwright.store.base import Store
 
 #: Branches runwright makes: ``runwright/<run>/<step>/<attempt>[-<item>]``.
@@ -239,7 +240,8 @@ async def _collect_repo(store: Store, repo: Path, report: GcReport, *, dry_run: 
         if not dry_run:
             shutil.rmtree(path, ignore_errors=True)
     if not dry_run and worktrees:
-        await git(repo, "worktree", "prune", check=False)
+        async with worktrees_locked(await common_dir(repo)):
+            await git(repo, "worktree", "prune", check=False)
 
 
 def _run_of_tmp(name: str) -> str | None:

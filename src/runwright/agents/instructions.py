@@ -57,8 +57,7 @@ async def restore_from_base(worktree: Path, base: str, preset: Preset) -> None:
     shown = await git(worktree, "show", f"{base}:{rel}", check=False)
     path = worktree / rel
     if shown.code == 0:
-        content = shown.out
-        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        path.write_bytes(shown.raw)
     else:
         path.unlink(missing_ok=True)
 

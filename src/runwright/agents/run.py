@@ -120,7 +120,10 @@ async def run_agent(ctx: StepContext, task: AgentTask) -> dict[str, Any]:
             + (f": {tail}" if tail else ""),
             output=output,
         )
-    await instructions.restore_from_base(wt.path, base, preset)
+    if task.instructions:
+        # Only then did runwright write the instruction file; an agent's own edit of it
+        # (asked for, say, in the prompt) belongs in its patch.
+        await instructions.restore_from_base(wt.path, base, preset)
     await instructions.remove_scratch(preset, wt.path)
     return await _propose(ctx, task, preset, wt, output)
 

@@ -109,9 +109,14 @@ async def snapshot(wt: Worktree, message: str, *, exclude: tuple[str, ...] = ())
     ``exclude`` paths (e.g. an instruction file runwright wrote) are left out.
     """
     await git(wt.path, "add", "-A", "--", ".", *(f":(exclude){p}" for p in exclude))
-    staged = await git(wt.path, "diff", "--cached", "--quiet", check=False)
-    if staged.code != 0:
-        await git(wt.path, "commit", "--quiet", "--no-verify", "-m", message)
+    # Plumbing rather than `git commit`, which refreshes the index and prints a summary
+    # again: 9 ms of an agent step's 20 on a 1,000-file repository.
+    tree = (await git(wt.path, "write-tree")).out.strip()
+    head, head_tree = (await git(wt.path, "rev-parse", "HEAD", "HEAD^{tree}")).out.split()
+    if tree != head_tree:
+        made = await git(wt.path, "commit-tree", tree, "-p", head, "-m", message)
+        commit = made.out.strip()
+        await git(wt.path, "update-ref", "-m", f"commit: {message}", "HEAD", commit, head)
     return await diff_between(wt, wt.base)
 
 

@@ -8,16 +8,19 @@ branch stay exactly as they were.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from runwright.repo.git import git, resolve
+from runwright.repo.lock import worktrees_locked
 
 #: The line added to ``.git/info/exclude`` so worktrees never show in ``git status``.
 _EXCLUDE = "/.runwright/"
 #: In the worktree's own git directory (.git/worktrees/NAME/): the commit it started from.
 _BASE_FILE = "runwright-base"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +49,17 @@ def branch_name(run_id: str, step_id: str, attempt: int, item: int | None = None
     return f"runwright/{_part(run_id)}/{_part(step_id)}/{tail}"
 
 
-async def _exclude(repo: Path) -> None:
-    common = (await git(repo, "rev-parse", "--git-common-dir")).out.strip()
-    info = (repo / common).resolve() / "info"
+async def common_dir(repo: Path) -> Path:
+    """The repository's common git directory (shared by all its worktrees)."""
+    dot_git = repo / ".git"
+    if dot_git.is_dir():
+        return dot_git  # the usual case, answered without starting git
+    result = await git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    return Path(result.out.strip())
+
+
+def _exclude(common: Path) -> None:
+    info = common / "info"
     info.mkdir(parents=True, exist_ok=True)
     exclude = info / "exclude"
     lines = exclude.read_text().splitlines() if exclude.exists() else []
@@ -58,6 +69,13 @@ async def _exclude(repo: Path) -> None:
 
 
 async def _gitdir(path: Path) -> Path:
+    """A worktree's own git directory, from its ``.git`` file (``gitdir: PATH``)."""
+    try:
+        text = (path / ".git").read_text()
+    except OSError:
+        text = ""
+    if text.startswith("gitdir: "):
+        return (path / text[len("gitdir: ") :].strip()).resolve()
     result = await git(path, "rev-parse", "--path-format=absolute", "--git-dir")
     return Path(result.out.strip())
 
@@ -89,26 +107,33 @@ async def create(repo: Path, *, base: str, branch: str, name: str) -> Worktree:
         head = await git(path, "rev-parse", "--abbrev-ref", "HEAD", check=False)
         if head.code == 0 and head.out.strip() == branch:
             return Worktree(repo, path, branch, await _recorded_base(repo, path, branch, base))
-    sha = await resolve(repo, base)
-    await _exclude(repo)
+    sha = base if _SHA.fullmatch(base) else await resolve(repo, base)
+    common = await common_dir(repo)
+    _exclude(common)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Left behind by a crash between `worktree add` and its first use: start clean.
-    await git(repo, "worktree", "prune", check=False)
-    if path.exists():
-        await git(repo, "worktree", "remove", "--force", str(path), check=False)
-    await git(repo, "branch", "-D", branch, check=False)
-    await git(repo, "worktree", "add", "--quiet", "-b", branch, str(path), sha)
+    add = ("worktree", "add", "--quiet", "-B", branch, str(path), sha)
+    async with worktrees_locked(common):
+        made = await git(repo, *add, check=False)
+        if made.code != 0:
+            # Left behind by a crash between `worktree add` and the attempt's commit: a
+            # stale registration or a half-made directory. Clean up and try once more.
+            await git(repo, "worktree", "prune", check=False)
+            if path.exists():
+                await git(repo, "worktree", "remove", "--force", str(path), check=False)
+                shutil.rmtree(path, ignore_errors=True)
+            await git(repo, *add)
     (await _gitdir(path) / _BASE_FILE).write_text(sha + "\n")
     return Worktree(repo, path, branch, sha)
 
 
 async def remove(wt: Worktree, *, delete_branch: bool = True) -> None:
     """Remove the worktree (and its branch); nothing to remove is not an error."""
-    if wt.path.exists():
-        await git(wt.repo, "worktree", "remove", "--force", str(wt.path), check=False)
-    await git(wt.repo, "worktree", "prune", check=False)
-    if delete_branch and wt.branch:
-        await git(wt.repo, "branch", "-D", wt.branch, check=False)
+    async with worktrees_locked(await common_dir(wt.repo)):
+        if wt.path.exists():
+            await git(wt.repo, "worktree", "remove", "--force", str(wt.path), check=False)
+        await git(wt.repo, "worktree", "prune", check=False)
+        if delete_branch and wt.branch:
+            await git(wt.repo, "branch", "-D", wt.branch, check=False)
 
 
 async def list_worktrees(repo: Path) -> list[Worktree]:
