@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
 from runwright.cli.app import G, app, no_database, read_async, run_async
-from runwright.cli.output import emit_json, markup, out, table
+from runwright.cli.output import emit_json, markup, out
 
 if TYPE_CHECKING:
     from runwright.governance.record import TrustRecord
@@ -50,24 +49,37 @@ def trust(
     if not found:
         out.print("no agent has proposed a patch yet")
         return
-    grid = table("agent", "level", "patches", "pass rate", "interventions", "next", wrap=("next",))
-    for r in found:
-        nxt: str | Text
-        if r.next_level is None:
-            nxt = "-"
-        elif r.eligible:
-            nxt = markup("[green]ready for {}[/]", r.next_level)
-        else:
-            nxt = f"{r.next_level}: " + "; ".join(r.shortfalls)
-        grid.add_row(
-            r.counts.agent,
-            r.level,
-            str(r.counts.proposed),
-            _rate(r.pass_rate),
-            _rate(r.intervention_rate),
-            nxt,
+    # One block per agent: a table of nine counts does not fit a terminal.
+    for n, r in enumerate(found):
+        if n:
+            out.print()
+        out.print(markup("[bold]{}[/]  {} ({})", r.counts.agent, r.level, r.level_source))
+        out.print(markup("  {} patches: {}", r.counts.proposed, _record(r)))
+        out.print(
+            markup(
+                "  gate pass rate {}, interventions {}",
+                _rate(r.pass_rate),
+                _rate(r.intervention_rate),
+            )
         )
-    out.print(grid)
+        if r.next_level is None:
+            out.print("  next: none (the highest level)")
+        elif r.eligible:
+            out.print(markup("  next: [green]ready for {}[/]", r.next_level))
+        else:
+            out.print(markup("  next: {} needs {}", r.next_level, "; ".join(r.shortfalls)))
+
+
+def _record(r: TrustRecord) -> str:
+    """What became of the agent's patches, and the approvals it was given."""
+    c = r.counts
+    rejected = c.failed_gate + c.out_of_scope + c.rejected_by_person
+    parts = [(c.applied - c.rolled_back, "applied"), (c.passed - c.applied, "validated")]
+    parts.append((rejected, "rejected"))
+    parts += [(c.rolled_back, "rolled back"), (c.conflicted, "conflicted")]
+    shown = [f"{n} {what}" for n, what in parts if n]
+    shown.append(f"{c.approvals} approval" + ("" if c.approvals == 1 else "s"))
+    return ", ".join(shown)
 
 
 @trust_app.command()

@@ -57,6 +57,7 @@ class TrustRecord:
             "failed_gate": c.failed_gate,
             "out_of_scope": c.out_of_scope,
             "rejected_by_person": c.rejected_by_person,
+            "approvals": c.approvals,
             "applied": c.applied,
             "rolled_back": c.rolled_back,
             "conflicted": c.conflicted,

@@ -39,3 +39,5 @@ class PatchCounts:
     rolled_back: int
     conflicted: int
     runs: tuple[str, ...]
+    #: Approvals a person granted in the runs the agent worked in.
+    approvals: int = 0
