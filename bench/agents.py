@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/agents.py [FILES]     # a repository of FILES files (default 1000)
 
+First a worktree of the repository made and removed ten times, by bare git
+(`git worktree add` + `git worktree remove`) and by runwright (runwright.repo.worktree:
+the lock, the exclude file, the recorded base), interleaved so both see the same disk.
+
 Eight agent steps (the tests' agent program, tests/agentprog.py: it writes a file and
 prints Claude-Code-style JSON) in one run, in process (no CLI start-up), at
 concurrency 8 and 1, against the same eight commands in a shell loop. Each agent
@@ -66,6 +70,30 @@ def bare_loop(root: Path) -> float:
     return time.perf_counter() - started
 
 
+def worktree_cycles(repo: Path, rounds: int = 10) -> tuple[float, float]:
+    """Median seconds of one create+remove: bare git, then runwright's."""
+    from runwright.repo.worktree import create, remove
+
+    bare: list[float] = []
+    ours: list[float] = []
+
+    async def one(n: int) -> None:
+        wt = await create(repo, base="main", branch=f"bench/{n}", name=f"bench-{n}")
+        await remove(wt)
+
+    for n in range(rounds):
+        started = time.perf_counter()
+        path = str(repo.parent / f"bare-{n}")
+        subprocess.run(["git", "worktree", "add", "-q", "-b", f"b{n}", path, "main"], cwd=repo)
+        subprocess.run(["git", "worktree", "remove", "--force", path], cwd=repo)
+        subprocess.run(["git", "branch", "-q", "-D", f"b{n}"], cwd=repo)
+        bare.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        asyncio.run(one(n))
+        ours.append(time.perf_counter() - started)
+    return statistics.median(bare), statistics.median(ours)
+
+
 def main() -> None:
     files = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,10 +102,15 @@ def main() -> None:
         (root / "runwright.toml").write_text(
             f'[agents.fake]\npreset = "claude-code"\nexecutable = "{AGENT}"\n'
         )
+        git_cycle, our_cycle = worktree_cycles(root / "repo")
         bare = statistics.median(bare_loop(root) for _ in range(3))
         par = asyncio.run(engine_run(root, N))
         seq = asyncio.run(engine_run(root, 1))
     print(f"repository of {files} files")
+    print(
+        f"worktree create+remove: bare git {git_cycle * 1000:.0f} ms, "
+        f"runwright {our_cycle * 1000:.0f} ms (median of 10)"
+    )
     print(f"bare shell loop, {N} agent runs: {bare:.2f} s ({bare / N * 1000:.0f} ms each)")
     print(f"runwright, {N} agent steps, concurrency {N}: {par:.2f} s")
     print(f"runwright, {N} agent steps, concurrency 1: {seq:.2f} s")
