@@ -11,6 +11,7 @@ import dataclasses
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -212,3 +213,47 @@ async def test_gc_leaves_a_group_whose_number_was_reused_and_a_running_attempts_
     report = await collect(store)
     assert [c for c in report.cleaned if c.kind == "process"] == []
     assert len(members(reused)) == 2 and len(members(running)) == 2
+
+
+SCRATCH_HOLDER = """
+import asyncio, sys
+from pathlib import Path
+from runwright.patches.apply import _scratch
+
+async def main() -> None:
+    async with _scratch(Path(sys.argv[1]), "main", "f" * 64) as wt:
+        print(wt.path, flush=True)
+        await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+async def test_gc_removes_a_killed_patch_applys_scratch_tree_and_keeps_a_live_one(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    settings = _settings(tmp_path, str(tmp_path / "state" / "r.db"))
+    with subprocess.Popen(
+        [sys.executable, "-c", SCRATCH_HOLDER, str(repo)], stdout=subprocess.PIPE, text=True
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            scratch = Path(holder.stdout.readline().strip())
+            assert scratch.is_dir()
+            async with Session(settings) as s:
+                live = await collect(s.store, repos=[repo])
+            assert [(k.what, k.why) for k in live.kept] == [
+                (str(scratch), "a patch apply is using it")
+            ]
+            assert scratch.is_dir() and live.cleaned == []
+        finally:
+            holder.send_signal(signal.SIGKILL)
+    # Killed mid-apply: its scratch tree, branch and lock file are left behind, and go.
+    assert scratch.is_dir() and any(b.startswith("runwright/scratch/") for b in _branches(repo))
+    async with Session(settings) as s:
+        report = await collect(s.store, repos=[repo])
+    assert [(c.kind, c.what, c.detail.get("scratch")) for c in report.cleaned] == [
+        ("worktree", str(scratch), True)
+    ]
+    assert not scratch.exists() and _branches(repo) == [] and _worktrees(repo) == []

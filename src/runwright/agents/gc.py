@@ -28,8 +28,15 @@ from runwright.engine.orphans import kill_group
 from runwright.errors import GitError
 from runwright.processes import ProcessGroup, live_groups, members, same_group
 from runwright.repo.git import git, toplevel
-from runwright.repo.lock import worktrees_locked
-from runwright.repo.worktree import Worktree, common_dir, list_worktrees, remove, worktree_root
+from runwright.repo.lock import abandoned, worktrees_locked
+from runwright.repo.worktree import (
+    SCRATCH_PREFIX,
+    Worktree,
+    common_dir,
+    list_worktrees,
+    remove,
+    worktree_root,
+)
 from runwright.store.base import Store
 
 #: Branches runwright makes: ``runwright/<run>/<step>/<attempt>[-<item>]``.
@@ -46,7 +53,7 @@ class Cleaned:
 
     #: ``worktree``, ``branch``, ``record`` or ``process``.
     kind: str
-    run_id: str
+    run_id: str | None
     #: The worktree path, branch name, record file, or ``pgid N``.
     what: str
     repo: str | None = None
@@ -207,6 +214,9 @@ async def _collect_repo(store: Store, repo: Path, report: GcReport, *, dry_run: 
         return False
 
     for wt in worktrees:
+        if wt.branch.startswith(SCRATCH_PREFIX):
+            await _collect_scratch(repo, wt, report, dry_run=dry_run)
+            continue
         run = run_of_worktree(wt)
         if not finished(run, "worktree", str(wt.path)):
             continue
@@ -216,6 +226,8 @@ async def _collect_repo(store: Store, repo: Path, report: GcReport, *, dry_run: 
         if not dry_run:
             await remove(Worktree(repo, wt.path, wt.branch, wt.base), delete_branch=False)
     for branch in branches:
+        if branch.startswith(SCRATCH_PREFIX):
+            continue  # removed with its worktree, above
         run = run_of_branch(branch)
         if not finished(run, "branch", branch):
             continue
@@ -242,6 +254,19 @@ async def _collect_repo(store: Store, repo: Path, report: GcReport, *, dry_run: 
     if not dry_run and worktrees:
         async with worktrees_locked(await common_dir(repo)):
             await git(repo, "worktree", "prune", check=False)
+
+
+async def _collect_scratch(repo: Path, wt: Worktree, report: GcReport, *, dry_run: bool) -> None:
+    """A patch apply's scratch tree: removed once the process that made it is gone."""
+    if not abandoned(wt.path):
+        report.kept.append(Kept("worktree", str(wt.path), "a patch apply is using it", None))
+        return
+    report.cleaned.append(
+        Cleaned("worktree", None, str(wt.path), str(repo), {"branch": wt.branch, "scratch": True})
+    )
+    if not dry_run:
+        await remove(Worktree(repo, wt.path, wt.branch, ""), delete_branch=True)
+        (wt.path.parent / f"{wt.path.name}.lock").unlink(missing_ok=True)
 
 
 def _run_of_tmp(name: str) -> str | None:

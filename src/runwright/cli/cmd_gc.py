@@ -50,7 +50,7 @@ def gc(
     if report.cleaned:
         grid = table("kind", "run", "what", wrap=("what",))
         for c in report.cleaned:
-            grid.add_row(c.kind, c.run_id, c.what)
+            grid.add_row(c.kind, c.run_id or "-", c.what)
         out.print(grid)
     counts = ", ".join(f"{report.count(k)} {k}(s)" for k in _KINDS if report.count(k))
     if counts:

@@ -48,7 +48,8 @@ from runwright.patches import ledger
 from runwright.patches.states import MOVES, PatchState
 from runwright.repo.diff import apply_to_worktree
 from runwright.repo.git import current_branch, git, resolve
-from runwright.repo.worktree import Worktree, create, remove
+from runwright.repo.lock import in_use
+from runwright.repo.worktree import SCRATCH_PREFIX, Worktree, create, remove, worktree_root
 from runwright.store.base import Store
 from runwright.store.records_patches import PatchRecord
 
@@ -111,11 +112,14 @@ async def _find_trailer(repo: Path, tip: str, trailer: str, patch_id: str) -> st
 @contextlib.asynccontextmanager
 async def _scratch(repo: Path, base: str, patch_id: str) -> AsyncIterator[Worktree]:
     tag = f"{patch_id[:12]}-{secrets.token_hex(3)}"
-    wt = await create(repo, base=base, branch=f"runwright/scratch/{tag}", name=f"scratch-{tag}")
-    try:
-        yield wt
-    finally:
-        await remove(wt, delete_branch=True)
+    name = f"scratch-{tag}"
+    # Held while the scratch tree exists: gc removes one only when its process died.
+    async with in_use(worktree_root(repo) / name):
+        wt = await create(repo, base=base, branch=f"{SCRATCH_PREFIX}{tag}", name=name)
+        try:
+            yield wt
+        finally:
+            await remove(wt, delete_branch=True)
 
 
 async def _unmerged(tree: Path) -> tuple[str, ...]:

@@ -45,3 +45,42 @@ async def worktrees_locked(common_dir: Path) -> AsyncIterator[None]:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the flock
+
+
+def _lock_file(worktree: Path) -> Path:
+    return worktree.parent / f"{worktree.name}.lock"
+
+
+@asynccontextmanager
+async def in_use(worktree: Path) -> AsyncIterator[None]:
+    """Mark a short-lived worktree (a patch apply's scratch tree) as in use while held.
+
+    Taken before the worktree exists and released after it is gone, so gc, which
+    removes a scratch tree only when :func:`abandoned` says so, never takes one in use;
+    a process killed with it held releases it (the kernel drops the flock).
+    """
+    path = _lock_file(worktree)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a fresh name: never contended but by gc's probe
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def abandoned(worktree: Path) -> bool:
+    """Whether no live process holds :func:`in_use` for ``worktree``."""
+    path = _lock_file(worktree)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True

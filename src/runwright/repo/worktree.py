@@ -20,6 +20,8 @@ _EXCLUDE = "/.runwright/"
 #: In the worktree's own git directory (.git/worktrees/NAME/): the commit it started from.
 _BASE_FILE = "runwright-base"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Branches of the short-lived worktrees a patch apply merges in.
+SCRATCH_PREFIX = "runwright/scratch/"
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
