@@ -12,10 +12,18 @@ def main() -> None:
 
         print(f"runwright {__version__}")
         return
+    argv = sys.argv[1:]
+    if argv in ([], ["--help"], ["-h"]):
+        # From the command table: no Typer, Rich or command module imported.
+        from runwright.cli.commands import root_help
+
+        sys.stdout.write(root_help())
+        return
     from runwright.cli.app import command
+    from runwright.cli.commands import command_name
     from runwright.cli.output import quiet_exit_on_closed_pipe
 
     try:
-        command()(prog_name="runwright")
+        command(command_name(argv))(prog_name="runwright")
     except BrokenPipeError:  # output printed after the work, e.g. `runwright show ID | head -1`
         quiet_exit_on_closed_pipe()

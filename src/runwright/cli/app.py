@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import importlib
 import os
 import sys
 import traceback
@@ -17,6 +18,7 @@ import typer
 
 from runwright._version import __version__
 from runwright.cli import exits
+from runwright.cli.commands import ABOUT, MODULES, OPTIONS
 from runwright.cli.output import err, markup, quiet_exit_on_closed_pipe
 from runwright.errors import DatabaseMissing, RunwrightError
 from runwright.settings import Settings
@@ -25,7 +27,7 @@ T = TypeVar("T")
 
 app = typer.Typer(
     name="runwright",
-    help="Run AI development pipelines durably: a killed run resumes where it stopped.",
+    help=ABOUT,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -70,34 +72,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Database URL or SQLite path (default: .runwright/runwright.db; "
-            "env RUNWRIGHT_DATABASE_URL).",
-        ),
-    ] = None,
-    durability: Annotated[
-        str | None,
-        typer.Option(
-            help="normal (WAL, survives process crashes) or strict (fsync every commit; "
-            "env RUNWRIGHT_DURABILITY)."
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="runwright.toml to use (default: found from the pipeline's directory "
-            "upwards; env RUNWRIGHT_CONFIG).",
-        ),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help=OPTIONS["db"][2])] = None,
+    durability: Annotated[str | None, typer.Option(help=OPTIONS["durability"][2])] = None,
+    config: Annotated[Path | None, typer.Option("--config", help=OPTIONS["config"][2])] = None,
+    debug: Annotated[bool, typer.Option("--debug", help=OPTIONS["debug"][2])] = False,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+            "--version", "-V", callback=_version, is_eager=True, help=OPTIONS["version"][2]
         ),
     ] = False,
 ) -> None:
@@ -111,12 +93,15 @@ def _set_global(ctx: Any, param: Any, value: Any) -> Any:
     return value
 
 
-def command() -> Any:
+def command(name: str | None = None) -> Any:
     """The Click command tree, with the global options added to every subcommand.
 
+    ``name``: the command about to run; only its module is imported (start-up time).
+    Any other name, or none, imports every command (for help and "no such command").
     ``runwright runs --db X`` then works like ``runwright --db X runs``. The root's
     own option objects are copied, so help, types and defaults are defined once.
     """
+    register(name)
     root = typer.main.get_command(app)
     shared = []
     for param in root.params:
@@ -221,25 +206,12 @@ def guard(fn: Callable[[], T]) -> T:
     return run_async(call)
 
 
-def _register() -> None:
-    from runwright.cli import (  # noqa: F401 - registers commands
-        cmd_author,
-        cmd_config,
-        cmd_costs,
-        cmd_explain,
-        cmd_gc,
-        cmd_logs,
-        cmd_output,
-        cmd_patches,
-        cmd_read,
-        cmd_run,
-        cmd_schedule,
-        cmd_trust,
-        cmd_worker,
-    )
+def register(name: str | None = None) -> None:
+    """Import the module defining command ``name`` (all of them: unknown or None)."""
+    module = MODULES.get(name or "")
+    for one in [module] if module else sorted(set(MODULES.values())):
+        importlib.import_module(f"runwright.cli.{one}")
 
-
-_register()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(command()())
