@@ -243,3 +243,37 @@ def test_code_version_changes_when_the_source_changes(tmp_path: Path) -> None:
     # Editing another function leaves this one's version alone.
     module.write_text("def f():\n    return 2\n\n\ndef g():\n    return 99\n")
     assert _code_version_in_fresh_process(ctx.pipeline_dir, "rw_versioned_mod:f") == after
+
+
+PLACED = """
+import threading, time
+from pathlib import Path
+
+def where(marker):
+    # The 8th call is slow: it runs on the loop by then, and sends the function back.
+    calls = Path(marker)
+    n = len(calls.read_text()) if calls.exists() else 0
+    calls.write_text("x" * (n + 1))
+    if n == 7:
+        time.sleep(0.1)
+    return threading.current_thread() is threading.main_thread()
+"""
+
+
+def test_a_quick_sync_function_moves_to_the_loop_and_a_slow_run_sends_it_back(
+    tmp_path: Path,
+) -> None:
+    from runwright.steps.placement import DEMOTE_S, PROOF_RUNS
+
+    ctx = make_context(tmp_path)
+    mod = write_module(ctx, PLACED)
+    params = {"function": f"{mod}:where", "args": [str(tmp_path / "calls")]}
+
+    async def calls() -> list[bool]:
+        return [await PythonStep().run(ctx, params) for _ in range(20)]
+
+    on_loop = asyncio.run(calls())
+    assert on_loop[:PROOF_RUNS] == [False] * PROOF_RUNS  # threads until proven quick
+    assert 0.1 > DEMOTE_S and True in on_loop[PROOF_RUNS:8]
+    # Call 8 took 0.1 s (on the loop or in a thread): every call after it runs in a thread.
+    assert on_loop[8:] == [False] * 12

@@ -13,13 +13,14 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
 from runwright.errors import FatalStepError
 from runwright.steps.base import StepContext
+from runwright.steps.placement import Placement
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 #: ``package.module:function`` or ``module:Class.method``.
@@ -39,6 +40,7 @@ class _Target:
     wants_ctx: bool
     is_async: bool
     code_version: str | None
+    placement: Placement = field(default_factory=Placement)
 
 
 # Keyed by (pipeline_dir, spec): a benchmark of 10,000 trivial steps must not
@@ -96,10 +98,10 @@ class PythonStep:
             if target.is_async:
                 result = await target.func(*args, **kwargs)
             else:
-                loop = asyncio.get_running_loop()
-                # Off the event loop, so a blocking function cannot stall other steps.
+                # In a thread, so a blocking function cannot stall other steps; on the
+                # loop once it has proven quick (runwright.steps.placement).
                 call = functools.partial(target.func, *args, **kwargs)
-                result = await loop.run_in_executor(None, call)
+                result = await target.placement.call(call)
             if inspect.isawaitable(result):
                 # A sync wrapper (e.g. a decorator) around a coroutine function.
                 result = await result
