@@ -225,16 +225,19 @@ def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> CallGuard:
     from runwright.costs.guard import BudgetGuard, SpendIdentity
     from runwright.costs.policy import SpendPolicy
 
-    pipeline = rc.plan.pipeline
-    policy = SpendPolicy.build(
-        config=(rc.config or LoadedConfig.empty()).config,
-        pipeline=pipeline.name,
-        run_usd=pipeline.budget.usd if pipeline.budget else None,
-    )
     trust_limit = rc.governor.spend_limit(a.step_id) if rc.governor is not None else None
-    if trust_limit is not None:
-        # A trust level's spending cap is one more budget of the run, on the same path.
-        policy = policy.with_run_limit(*trust_limit)
+    policy = rc.spend_policies.get(trust_limit)
+    if policy is None:
+        pipeline = rc.plan.pipeline
+        policy = SpendPolicy.build(
+            config=(rc.config or LoadedConfig.empty()).config,
+            pipeline=pipeline.name,
+            run_usd=pipeline.budget.usd if pipeline.budget else None,
+        )
+        if trust_limit is not None:
+            # A trust level's spending cap is one more budget of the run, on the same path.
+            policy = policy.with_run_limit(*trust_limit)
+        rc.spend_policies[trust_limit] = policy
     identity = SpendIdentity(a.run_id, a.step_id, a.item, a.number, a.id)
     return BudgetGuard(store=store, identity=identity, policy=policy)
 

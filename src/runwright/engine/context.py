@@ -50,6 +50,8 @@ class RunContext:
     #: Decides what each step may do (trust levels); ``None``: everything is allowed.
     governor: Governor | None = None
     _outputs: OrderedDict[str, tuple[AttemptState, Any]] = field(default_factory=OrderedDict)
+    #: The run's spending policy, by the trust level's cap (built once, not per attempt).
+    spend_policies: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(self.workspace_root)
