@@ -6,10 +6,11 @@ Every problem of a file is collected and raised together as one
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,14 @@ class LoadedSpec:
     source: str
     path: Path | None
     spec_hash: str
-    source_map: SourceMap = field(default_factory=SourceMap, repr=False, compare=False)
+
+    @functools.cached_property
+    def source_map(self) -> SourceMap:
+        """Where each value is in the source, read again when first asked (errors only)."""
+        try:
+            return compose(self.source).source_map
+        except YamlSyntaxError:
+            return SourceMap()
 
     @property
     def filename(self) -> str:
@@ -106,16 +114,20 @@ def parse_spec(
     file = Path(path) if path is not None else None
     filename = str(file) if file is not None else STRING_NAME
     try:
-        document = compose(text)
+        # Without positions: they are only needed to say where problems are.
+        document = compose(text, positions=False)
     except YamlSyntaxError as exc:
         problem = Problem((), exc.message, mark=exc.mark)
         raise spec_error(locate_problems([problem], SourceMap(), filename)) from None
-    data, source_map = document.data, document.source_map
-    problems = [Problem(p, message, mark=mark) for p, mark, message in document.problems]
-    pipeline = _validate(data, problems, kinds)
-    if problems or pipeline is None:
-        raise spec_error(locate_problems(problems, source_map, filename))
-    return LoadedSpec(pipeline, text, file, spec_hash(pipeline), source_map)
+    problems: list[Problem] = []
+    pipeline = None if document.problems else _validate(document.data, problems, kinds)
+    if document.problems or problems or pipeline is None:
+        # The second pass, with positions, finds the same problems and says where.
+        document = compose(text)
+        problems = [Problem(p, message, mark=mark) for p, mark, message in document.problems]
+        _validate(document.data, problems, kinds)
+        raise spec_error(locate_problems(problems, document.source_map, filename))
+    return LoadedSpec(pipeline, text, file, spec_hash(pipeline))
 
 
 def _validate(

@@ -100,10 +100,21 @@ class YamlSyntaxError(Exception):
 class _Frame:
     """An open mapping or sequence while its children are being read."""
 
-    __slots__ = ("anchor", "container", "is_map", "key", "key_mark", "merged", "path", "size")
+    __slots__ = (
+        "anchor",
+        "container",
+        "is_map",
+        "key",
+        "key_mark",
+        "mark",
+        "merged",
+        "path",
+        "size",
+    )
 
-    def __init__(self, container: Any, path: FieldPath, anchor: str | None) -> None:
+    def __init__(self, container: Any, path: FieldPath, anchor: str | None, mark: Mark) -> None:
         self.container = container
+        self.mark = mark
         self.is_map = isinstance(container, dict)
         self.path = path
         self.anchor = anchor
@@ -125,8 +136,11 @@ def mark_at(text: str, index: int) -> Mark:
 
 
 class _Composer:
-    def __init__(self, text: str, max_depth: int, max_nodes: int, pure_python: bool) -> None:
+    def __init__(
+        self, text: str, max_depth: int, max_nodes: int, pure_python: bool, positions: bool
+    ) -> None:
         self.loader = yaml.SafeLoader(text) if pure_python else _Loader(text)
+        self.positions = positions
         self.max_depth = max_depth
         self.max_nodes = max_nodes
         self.values: dict[FieldPath, Mark] = {}
@@ -196,18 +210,20 @@ class _Composer:
                 if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
                     self._problem(path, mark, f"unsupported tag {event.tag}; remove the tag")
                 self._count(1, mark)
-                self.values[path] = mark
-                stack.append(_Frame({} if is_map else [], path, event.anchor))
+                if self.positions:
+                    self.values[path] = mark
+                stack.append(_Frame({} if is_map else [], path, event.anchor, mark))
                 continue
             else:  # MappingEnd / SequenceEnd
                 frame = stack.pop()
                 self._merge(frame)
                 if frame.anchor:
                     self.anchors[frame.anchor] = (frame.container, frame.size)
-                done, size, mark = frame.container, frame.size, self.values[frame.path]
+                done, size, mark = frame.container, frame.size, frame.mark
                 top = stack[-1] if stack else None
             if top is None:
-                self.values.setdefault((), mark)
+                if self.positions:
+                    self.values.setdefault((), mark)
                 return done
             self._attach(top, done, mark, size)
 
@@ -232,9 +248,9 @@ class _Composer:
     def _attach(self, frame: _Frame, value: Any, mark: Mark, size: int) -> None:
         frame.size += size
         if not frame.is_map:
-            path = (*frame.path, len(frame.container))
+            if self.positions:
+                self.values.setdefault((*frame.path, len(frame.container)), mark)
             frame.container.append(value)
-            self.values.setdefault(path, mark)
             return
         key, frame.key = frame.key, None
         if key is _MERGE:
@@ -242,7 +258,8 @@ class _Composer:
             return
         path = (*frame.path, key)
         if key in frame.container:
-            first = self.keys[path]
+            # Without positions this problem sends the caller back for a second pass.
+            first = self.keys.get(path, Mark(0, 0))
             self._problem(
                 path,
                 frame.key_mark,
@@ -250,8 +267,9 @@ class _Composer:
             )
             return
         frame.container[key] = value
-        self.keys[path] = frame.key_mark
-        self.values[path] = mark
+        if self.positions:
+            self.keys[path] = frame.key_mark
+            self.values[path] = mark
 
     def _merge(self, frame: _Frame) -> None:
         # YAML merge keys: explicit keys win over merged ones, earlier merges over later.
@@ -266,7 +284,8 @@ class _Composer:
                 for key, item in source.items():
                     if key not in frame.container:
                         frame.container[key] = item
-                        self.values[(*frame.path, key)] = mark
+                        if self.positions:
+                            self.values[(*frame.path, key)] = mark
 
     def _scalar(self, event: events.ScalarEvent, path: FieldPath, mark: Mark) -> Any:
         tag = event.tag
@@ -354,10 +373,14 @@ def compose(
     max_depth: int = MAX_DEPTH,
     max_nodes: int = MAX_NODES,
     pure_python: bool = False,
+    positions: bool = True,
 ) -> YamlDocument:
     """Parse one YAML document; raise :class:`YamlSyntaxError` for text that is not valid YAML.
 
     ``pure_python`` forces PyYAML's Python parser (what runs where libyaml is missing).
+    ``positions=False`` leaves the source map empty: a map of every value's position
+    is most of the memory of loading a large pipeline (40 of 60 MB for 10,000
+    steps), and only problems need it; the document's own problems still have theirs.
     """
     try:
         text.encode("utf-8")
@@ -368,14 +391,20 @@ def compose(
     composer = None
     try:
         # Inside the try: the pure-Python reader rejects bad characters on construction.
-        composer = _Composer(text, max_depth, max_nodes, pure_python)
+        composer = _Composer(text, max_depth, max_nodes, pure_python, positions)
         data = composer.run()
     except yaml.YAMLError as exc:
         if not pure_python and _is_libyaml_depth_limit(exc):
             # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) stops at its own nesting limit while
             # scanning ahead, before our composer sees the events. The pure-Python parser has
             # no such limit, so it lets our limit (and its message and position) decide.
-            return compose(text, max_depth=max_depth, max_nodes=max_nodes, pure_python=True)
+            return compose(
+                text,
+                max_depth=max_depth,
+                max_nodes=max_nodes,
+                pure_python=True,
+                positions=positions,
+            )
         raise _syntax_error(text, exc) from None
     finally:
         if composer is not None:
