@@ -1,4 +1,4 @@
-"""runwright benchmarks: W0 start-up, W1 chain, W2 fan-out, W3 kill and resume.
+"""runwright benchmarks: W0 start-up, W1 chain, W2 fan-out, W3 kill and resume, W4 for_each.
 
     .venv/bin/python bench/run.py            # full set (N up to 10,000)
     .venv/bin/python bench/run.py --quick    # smaller N, for a smoke check
@@ -141,6 +141,21 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         results["W3 chain 200 killed at 100"] = w3(Path(tmp))
+    # W4: time and memory of a for_each as N grows (flat memory, time linear in N).
+    exec_s: dict[int, float] = {}
+    for n in [1000, 10_000] if args.quick else [1000, 10_000, 100_000]:
+        each = workload("each", n)
+        exec_s[n] = each["exec_seconds"]
+        results[f"W4 for_each n={n}"] = {
+            "exec_seconds": round(each["exec_seconds"], 3),
+            "ms_per_item": round(each["exec_seconds"] / n * 1000, 4),
+            "peak_rss_mb": round(each["peak_rss_mb"], 1),
+        }
+    small, big = sorted(exec_s)[-2:]
+    results["W4 slope"] = {
+        "ms_per_item": round((exec_s[big] - exec_s[small]) / (big - small) * 1000, 4),
+        "between": [small, big],
+    }
     for name, value in results.items():
         print(f"{name:32} {json.dumps(value)}")
     out = HERE / "results"

@@ -46,6 +46,20 @@ def fanout_yaml(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def each_yaml(n: int) -> str:
+    """A list step of ``n`` items, a for_each no-op over them, then a step after it."""
+    return (
+        "name: each\nsteps:\n"
+        "  - id: list\n    uses: python\n"
+        f"    with: {{function: 'bench_steps:items', args: [{n}]}}\n"
+        "  - id: each\n    uses: python\n    needs: [list]\n"
+        "    for_each: '{{ steps.list.output }}'\n"
+        "    with: {function: 'bench_steps:noop', args: {i: '{{ item }}'}}\n"
+        "  - id: after\n    uses: python\n    needs: [each]\n"
+        "    with: {function: 'bench_steps:join'}\n"
+    )
+
+
 def _settings(work: Path, durability: str):  # type: ignore[no-untyped-def]
     from runwright.settings import Settings
 
@@ -85,7 +99,7 @@ def raw_sqlite(n: int, durability: str, work: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("workload", choices=["w1", "w2", "raw"])
+    parser.add_argument("workload", choices=["w1", "w2", "each", "raw"])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--durability", default="normal")
     parser.add_argument("--concurrency", type=int, default=4)
@@ -98,12 +112,16 @@ def main() -> None:
             result = asyncio.run(
                 _run(work, chain_yaml(args.steps), args.durability, args.concurrency)
             )
+        elif args.workload == "each":
+            result = asyncio.run(
+                _run(work, each_yaml(args.steps), args.durability, args.concurrency)
+            )
         else:
             result = asyncio.run(
                 _run(work, fanout_yaml(args.steps), args.durability, args.concurrency)
             )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["steps"] = args.steps + (1 if args.workload == "w2" else 0)
+    result["steps"] = args.steps + {"w2": 1, "each": 3}.get(args.workload, 0)
     json.dump(result, sys.stdout)
 
 

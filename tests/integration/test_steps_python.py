@@ -274,6 +274,6 @@ def test_a_quick_sync_function_moves_to_the_loop_and_a_slow_run_sends_it_back(
 
     on_loop = asyncio.run(calls())
     assert on_loop[:PROOF_RUNS] == [False] * PROOF_RUNS  # threads until proven quick
-    assert 0.1 > DEMOTE_S and True in on_loop[PROOF_RUNS:8]
+    assert DEMOTE_S < 0.1 and True in on_loop[PROOF_RUNS:8]
     # Call 8 took 0.1 s (on the loop or in a thread): every call after it runs in a thread.
     assert on_loop[8:] == [False] * 12
