@@ -125,12 +125,15 @@ def main() -> None:
             w1 = workload("w1", n, durability)
             raw = workload("raw", n, durability)
             per_step = w1["seconds"] / n * 1000
+            exec_per_step = w1["exec_seconds"] / n * 1000
             raw_per = raw["seconds"] / n * 1000
             results[f"W1 n={n} {durability}"] = {
-                "ms_per_step": round(per_step, 4),
-                "steps_per_s": round(n / w1["seconds"]),
+                # Engine time: the committed run.started to the committed run.succeeded.
+                "exec_ms_per_step": round(exec_per_step, 4),
+                "ms_per_step_incl_spec_load": round(per_step, 4),
+                "steps_per_s": round(n / w1["exec_seconds"]),
                 "raw_sqlite_ms_per_row": round(raw_per, 4),
-                "ratio_to_raw": round(per_step / raw_per, 1),
+                "ratio_to_raw": round(exec_per_step / raw_per, 1),
                 "peak_rss_mb": round(w1["peak_rss_mb"], 1),
             }
     w2 = workload("w2", 200)
