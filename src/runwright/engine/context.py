@@ -82,8 +82,10 @@ class RunContext:
         if self.plan.compiled.uses_hash_files(a.step_id):
             ctx["hash_files"] = FileHasher(self.pipeline_dir)
         if a.item != NO_ITEM:
-            async with store.transaction() as tx:
-                payload = await tx.item_payload(self.run_id, a.step_id, a.item)
+            payload = a.payload
+            if payload is None:  # a retry's attempt carries none: the first one's has it
+                async with store.transaction() as tx:
+                    payload = await tx.item_payload(self.run_id, a.step_id, a.item)
             ctx["item"] = None if payload is None else json.loads(payload)
             ctx["index"] = a.item
         return ctx

@@ -79,6 +79,9 @@ class AttemptRecord:
     started_at: float | None
     finished_at: float | None
     error: str | None
+    #: A for_each item's value (JSON), when the read that made this record fetched it
+    #: (a claim does, so executing an item needs no second query); else ``None``.
+    payload: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def item_or_none(self) -> int | None:

@@ -105,6 +105,7 @@ def attempt_from_row(row: Row) -> AttemptRecord:
         row[14],
         row[15],
         row[16],
+        row[17] if len(row) > 17 else None,
     )
 
 

@@ -316,7 +316,8 @@ class SqlTransaction(
                 "UPDATE attempts SET state='leased', worker_id=?, lease_expires=?"
                 " WHERE id IN (SELECT a.id FROM attempts a JOIN runs r ON r.id=a.run_id"
                 f" WHERE {where} AND r.status='running' ORDER BY a.id LIMIT ?{self._d.skip_locked})"
-                f" RETURNING {ATTEMPT_COLUMNS}",
+                # The payload too: an item's value, read here rather than in a query of its own.
+                f" RETURNING {ATTEMPT_COLUMNS}, payload",
                 (worker_id, lease_until, *args, limit),
             )
         ]
