@@ -49,7 +49,7 @@ async def test_the_claim_uses_the_ready_index_in_order_without_sorting(
     finally:
         await store.close()
     assert [a.step_id for a in got] == ["s0", "s1", "s2", "s3"]  # oldest first
-    sql = next(s for s in statements if s.startswith("UPDATE attempts SET state='leased'"))
+    sql = next(s for s in statements if s.startswith("UPDATE attempts SET worker_id="))
     with sqlite3.connect(db) as conn:
         plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
     assert "TEMP B-TREE FOR ORDER BY" not in plan, plan

@@ -54,6 +54,8 @@ class Plan:
     direct_start_items: frozenset[str] = frozenset()
     #: Steps that an ``on_fail`` loop may send work back to (their attempts read feedback).
     loop_targets: frozenset[str] = frozenset()
+    #: The steps whose claim does not start them (the complement of direct_start).
+    held_start: frozenset[str] = frozenset()
 
 
 def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
@@ -112,14 +114,16 @@ def build_plan(
         if s.on_fail is not None:
             loop = loop_segment(steps, order, s.on_fail.retry_step, s.id)
             steps[s.id] = replace(steps[s.id], loop=loop)
+    direct = frozenset(s.id for s in steps.values() if s.direct_start)
     return Plan(
         pipeline,
         compiled,
         MappingProxyType(steps),
         order,
-        frozenset(s.id for s in steps.values() if s.direct_start),
+        direct,
         frozenset(s.id for s in steps.values() if s.for_each and not s.cache),
         frozenset(s.loop[0] for s in steps.values() if s.loop),
+        frozenset(order) - direct,
     )
 
 

@@ -119,12 +119,16 @@ class Transaction(LedgerTransaction, Protocol):
         start: Collection[str] = (),
         start_items: Collection[str] = (),
         labels: Collection[str] | None = None,
+        hold: Collection[str] | None = None,
     ) -> list[AttemptRecord]:
         """Lease up to ``limit`` ready attempts (of running runs, due by ``now``).
 
         Attempts of steps in ``start`` (and for_each items of steps in
         ``start_items``) move straight to ``running``: the caller commits their
-        ``step.started`` intent in this same transaction. With
+        ``step.started`` intent in this same transaction. ``hold`` says the same
+        the other way round, for a run whose steps mostly start so: every step's
+        attempt starts except those of the steps in ``hold`` (``start`` is then
+        ignored; items still follow ``start_items``). With
         ``labels`` (label keys, see :func:`runwright.store.sql.label_subsets`),
         only attempts requiring one of those label sets are claimed.
         """

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from runwright.errors import IllegalTransition, NotFoundError
 from runwright.events import Event
 from runwright.states import AttemptState, RunStatus, check_attempt
-from runwright.store.records import NO_ITEM, AttemptRecord, LogChunk, NewAttempt, RunRecord
+from runwright.store.records import AttemptRecord, LogChunk, NewAttempt, RunRecord
 from runwright.store.sql import (
     ATTEMPT_COLUMNS,
     Cursor,
@@ -297,6 +296,7 @@ class SqlTransaction(
         start: Collection[str] = (),
         start_items: Collection[str] = (),
         labels: Collection[str] | None = None,
+        hold: Collection[str] | None = None,
     ) -> list[AttemptRecord]:
         if limit <= 0 or (labels is not None and not labels):
             return []
@@ -308,36 +308,34 @@ class SqlTransaction(
         if labels is not None:
             where += f" AND a.labels IN ({marks(labels)})"
             args.extend(labels)
-        # Lease (one statement, RETURNING the rows), then start the ones the caller
-        # starts at once; both land in the caller's transaction.
+        # One statement leases the rows and starts those the caller starts at once,
+        # RETURNING them as they now are (the columns in SET are the row's own).
+        conds: list[str] = []
+        names: list[str] = []
+        if hold is not None:
+            conds.append(f"(item=-1 AND step_id NOT IN ({marks(hold)}))" if hold else "item=-1")
+            names.extend(hold)
+        elif start:
+            conds.append(f"(item=-1 AND step_id IN ({marks(start)}))")
+            names.extend(start)
+        if start_items:
+            conds.append(f"(item<>-1 AND step_id IN ({marks(start_items)}))")
+            names.extend(start_items)
+        starting = " OR ".join(conds) or "1=0"
         leased = [
             attempt_from_row(r)
             for r in await self._c.rows(
-                "UPDATE attempts SET state='leased', worker_id=?, lease_expires=?"
+                "UPDATE attempts SET worker_id=?, lease_expires=?,"
+                f" state=CASE WHEN {starting} THEN 'running' ELSE 'leased' END,"
+                f" started_at=CASE WHEN {starting} THEN ? ELSE started_at END"
                 " WHERE id IN (SELECT a.id FROM attempts a JOIN runs r ON r.id=a.run_id"
                 f" WHERE {where} AND r.status='running' ORDER BY a.id LIMIT ?{self._d.skip_locked})"
                 # The payload too: an item's value, read here rather than in a query of its own.
                 f" RETURNING {ATTEMPT_COLUMNS}, payload",
-                (worker_id, lease_until, *args, limit),
+                (worker_id, lease_until, *names, *names, now, *args, limit),
             )
         ]
         self.claimed_all = len(leased) < limit
-        starting = {
-            a.id
-            for a in leased
-            if (a.step_id in start and a.item == NO_ITEM)
-            or (a.step_id in start_items and a.item != NO_ITEM)
-        }
-        if starting:
-            await self._c.count(
-                "UPDATE attempts SET state='running', started_at=?"
-                f" WHERE id IN ({marks(starting)})",
-                (now, *starting),
-            )
-            leased = [
-                replace(a, state=A.RUNNING, started_at=now) if a.id in starting else a
-                for a in leased
-            ]
         leased.sort(key=lambda a: a.id)
         return leased
 
