@@ -14,6 +14,7 @@ Mapping keys are always taken as the text written (``on: x`` has the key
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,8 @@ _KEEP_AS_TEXT = {_TAG + "timestamp", _TAG + "value", _TAG + "merge"}
 _MAP_TAGS = {None, "!", _TAG + "map"}
 _SEQ_TAGS = {None, "!", _TAG + "seq"}
 _MERGE = object()  # the key of a ``<<: *base`` merge
+#: Text values up to this length are interned: a 10,000-step file repeats them 10,000 times.
+_INTERN_UP_TO = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +236,8 @@ class _Composer:
                 mark, "a mapping key must be a plain name, not a list, mapping or alias; quote it"
             )
         plain = event.tag is None and event.implicit[0]
-        frame.key = _MERGE if plain and event.value == "<<" else event.value
+        # Keys repeat in every step (id, uses, with, ...): one copy of each.
+        frame.key = _MERGE if plain and event.value == "<<" else sys.intern(event.value)
         frame.key_mark = mark
         self._count(1, mark)
 
@@ -294,7 +298,9 @@ class _Composer:
                 yaml.ScalarNode, event.value, event.implicit
             )
         if tag == _TAG + "str" or tag in _KEEP_AS_TEXT:
-            return event.value
+            # Names and kinds repeat in every step ("python", "pkg.mod:func"): one copy.
+            value: str = event.value
+            return sys.intern(value) if len(value) <= _INTERN_UP_TO else value
         if tag not in _PLAIN_TAGS:
             self._problem(path, mark, f"unsupported tag {tag}; remove the tag")
             return event.value
