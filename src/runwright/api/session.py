@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from pathlib import Path
@@ -33,6 +34,9 @@ from runwright.states import RunStatus
 from runwright.store import open_store
 from runwright.store.base import Store, Transaction
 from runwright.store.records import RunRecord
+
+#: Plans a session keeps (by spec): enough for the pipelines a worker serves at once.
+_PLANS_KEPT = 32
 
 if TYPE_CHECKING:
     from runwright.config import LoadedConfig
@@ -70,6 +74,10 @@ class Session(SessionReads):
         self._store: Store | None = None
         self.redactor = Redactor.from_env(settings.env, settings.secret_names)
         self._configs = RunConfigs(settings, self.redactor)
+        #: Plans by (spec path, spec text): a worker serving many runs of one pipeline
+        #: parses and plans it once (a plan holds nothing of a run; the text, not just
+        #: the hash, because error positions come from it).
+        self._plans: OrderedDict[tuple[str | None, str], Plan] = OrderedDict()
         #: Shows running steps' activity (streamed model replies) where this process
         #: executes them; set by a live display, never stored.
         self.on_progress: ProgressSink | None = None
@@ -256,8 +264,7 @@ class Session(SessionReads):
     def run_context(self, run: RunRecord, plan: Plan | None = None) -> RunContext:
         """What a worker needs to execute attempts of ``run`` (plan from its pinned spec)."""
         if plan is None:
-            pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
-            plan = build_plan(pinned.pipeline, self.registry, pinned.compile())
+            plan = self._plan_of(run)
         pipeline_dir = Path(run.spec_path).parent if run.spec_path else self.settings.project_dir
         config, redactor = self._configs.for_run(run)
         return RunContext(
@@ -273,6 +280,19 @@ class Session(SessionReads):
             progress=self.on_progress,
             governor=self._governor(plan, config),
         )
+
+    def _plan_of(self, run: RunRecord) -> Plan:
+        key = (run.spec_path, run.spec_source)
+        plan = self._plans.get(key)
+        if plan is None:
+            pinned = parse_spec(run.spec_source, path=run.spec_path, kinds=self.registry.kinds())
+            plan = build_plan(pinned.pipeline, self.registry, pinned.compile())
+            self._plans[key] = plan
+            if len(self._plans) > _PLANS_KEPT:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return plan
 
     def _governor(self, plan: Plan, config: LoadedConfig | None) -> Governor | None:
         """The run's trust policy, or ``None`` when every step is autonomous (no checks)."""
