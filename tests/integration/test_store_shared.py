@@ -282,9 +282,9 @@ async def test_expand_parks_a_parent_until_its_items_are_counted_down(store: Sql
     )
     assert await store.held_attempts() == []  # it holds no worker while its items run
     async with store.transaction() as tx:
-        assert await tx.decrement_waiting(parent.id) == 1
-        assert await tx.decrement_waiting(parent.id) == 0
-        assert await tx.decrement_waiting(10_000) == 0  # no such attempt
+        counted = [await tx.count_item("r1", "each") for _ in range(2)]
+        assert [(c.id, c.waiting_on) for c in counted if c] == [(parent.id, 1), (parent.id, 0)]
+        assert await tx.count_item("r1", "nothing") is None  # no such step
 
 
 async def test_skip_pending_skips_only_pending_current_attempts(store: SqlStore) -> None:

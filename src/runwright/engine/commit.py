@@ -247,8 +247,8 @@ class Committer:
             await self.propagate_not_ok(tx, a.run_id, a.step_id)
 
     async def _item_finished(self, tx: Transaction, a: AttemptRecord) -> None:
-        parent = await tx.current_attempt(a.run_id, a.step_id, NO_ITEM)
-        if parent is None or await tx.decrement_waiting(parent.id) > 0:
+        parent = await tx.count_item(a.run_id, a.step_id)
+        if parent is None or parent.waiting_on > 0:
             return
         outputs = await tx.item_outputs(a.run_id, a.step_id)
         await tx.transition(parent.id, A.RUNNING, A.SUCCEEDED)

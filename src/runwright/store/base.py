@@ -154,8 +154,13 @@ class Transaction(LedgerTransaction, Protocol):
         """The newest payload of a step's (non-item) attempts: an on_fail loop's feedback."""
         ...
 
-    async def decrement_waiting(self, attempt_id: int) -> int:
-        """Count one finished for_each item on the parent; return how many remain."""
+    async def count_item(self, run_id: str, step_id: str) -> AttemptRecord | None:
+        """Count one finished for_each item on the step's current (parent) attempt.
+
+        Returns the parent as updated (``waiting_on``: the items still to finish), or
+        ``None`` when the step has no current attempt. One statement: it runs once
+        per item.
+        """
         ...
 
     async def put_output(

@@ -384,12 +384,14 @@ class SqlTransaction(
         )
         return str(rows[0][0]) if rows else None
 
-    async def decrement_waiting(self, attempt_id: int) -> int:
+    async def count_item(self, run_id: str, step_id: str) -> AttemptRecord | None:
         rows = await self._c.rows(
-            "UPDATE attempts SET waiting_on=waiting_on-1 WHERE id=? RETURNING waiting_on",
-            (attempt_id,),
+            "UPDATE attempts SET waiting_on=waiting_on-1 WHERE id=(SELECT id FROM attempts"
+            " WHERE run_id=? AND step_id=? AND item=-1 AND superseded=0 ORDER BY id DESC"
+            f" LIMIT 1) RETURNING {ATTEMPT_COLUMNS}",
+            (run_id, step_id),
         )
-        return int(rows[0][0]) if rows else 0
+        return attempt_from_row(rows[0]) if rows else None
 
     async def step_payload(self, run_id: str, step_id: str) -> str | None:
         rows = await self._c.rows(
