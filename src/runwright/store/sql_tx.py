@@ -24,6 +24,7 @@ from runwright.store.sql import (
     marks,
 )
 from runwright.store.sql_breakers import BreakerWrites
+from runwright.store.sql_claims import ClaimWrites
 from runwright.store.sql_costs import CostWrites
 from runwright.store.sql_gc import GcReads
 from runwright.store.sql_logs import add_log_chunks
@@ -37,6 +38,7 @@ A = AttemptState
 
 
 class SqlTransaction(
+    ClaimWrites,
     OutputWrites,
     ScheduleWrites,
     ProcessWrites,
@@ -48,7 +50,7 @@ class SqlTransaction(
 ):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
-    __slots__ = ("_c", "_d", "_events", "claimed_all", "made_ready")
+    __slots__ = ("_c", "_d", "_events", "made_ready")
 
     def __init__(self, cursor: Cursor, dialect: Dialect) -> None:
         self._c = cursor
@@ -284,60 +286,6 @@ class SqlTransaction(
             (reason, time.time(), run_id, *ids),
         )
         return [r[0] for r in rows]
-
-    async def claim(
-        self,
-        *,
-        worker_id: str,
-        limit: int,
-        now: float,
-        lease_until: float,
-        run_id: str | None = None,
-        start: Collection[str] = (),
-        start_items: Collection[str] = (),
-        labels: Collection[str] | None = None,
-        hold: Collection[str] | None = None,
-    ) -> list[AttemptRecord]:
-        if limit <= 0 or (labels is not None and not labels):
-            return []
-        where = "a.state='ready' AND a.not_before<=?"
-        args: list[Any] = [now]
-        if run_id is not None:
-            where += " AND a.run_id=?"
-            args.append(run_id)
-        if labels is not None:
-            where += f" AND a.labels IN ({marks(labels)})"
-            args.extend(labels)
-        # One statement leases the rows and starts those the caller starts at once,
-        # RETURNING them as they now are (the columns in SET are the row's own).
-        conds: list[str] = []
-        names: list[str] = []
-        if hold is not None:
-            conds.append(f"(item=-1 AND step_id NOT IN ({marks(hold)}))" if hold else "item=-1")
-            names.extend(hold)
-        elif start:
-            conds.append(f"(item=-1 AND step_id IN ({marks(start)}))")
-            names.extend(start)
-        if start_items:
-            conds.append(f"(item<>-1 AND step_id IN ({marks(start_items)}))")
-            names.extend(start_items)
-        starting = " OR ".join(conds) or "1=0"
-        leased = [
-            attempt_from_row(r)
-            for r in await self._c.rows(
-                "UPDATE attempts SET worker_id=?, lease_expires=?,"
-                f" state=CASE WHEN {starting} THEN 'running' ELSE 'leased' END,"
-                f" started_at=CASE WHEN {starting} THEN ? ELSE started_at END"
-                " WHERE id IN (SELECT a.id FROM attempts a JOIN runs r ON r.id=a.run_id"
-                f" WHERE {where} AND r.status='running' ORDER BY a.id LIMIT ?{self._d.skip_locked})"
-                # The payload too: an item's value, read here rather than in a query of its own.
-                f" RETURNING {ATTEMPT_COLUMNS}, payload",
-                (worker_id, lease_until, *names, *names, now, *args, limit),
-            )
-        ]
-        self.claimed_all = len(leased) < limit
-        leased.sort(key=lambda a: a.id)
-        return leased
 
     async def reap_expired(self, now: float, *, limit: int = 500) -> list[AttemptRecord]:
         """Abandon attempts whose lease ran out and reopen each as ``lease_expired``.
