@@ -28,7 +28,7 @@ from runwright.engine.orphans import kill_group
 from runwright.errors import GitError
 from runwright.processes import ProcessGroup, live_groups, members, same_group
 from runwright.repo.git import git, toplevel
-from runwright.repo.lock import abandoned, worktrees_locked
+from runwright.repo.lock import abandoned, in_use_file, worktrees_locked
 from runwright.repo.worktree import (
     SCRATCH_PREFIX,
     Worktree,
@@ -266,7 +266,7 @@ async def _collect_scratch(repo: Path, wt: Worktree, report: GcReport, *, dry_ru
     )
     if not dry_run:
         await remove(Worktree(repo, wt.path, wt.branch, ""), delete_branch=True)
-        (wt.path.parent / f"{wt.path.name}.lock").unlink(missing_ok=True)
+        in_use_file(wt.path).unlink(missing_ok=True)
 
 
 def _run_of_tmp(name: str) -> str | None:

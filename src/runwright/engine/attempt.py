@@ -25,6 +25,7 @@ from runwright.engine.hit import (
 from runwright.engine.logwriter import LogWriter
 from runwright.engine.orphans import clear_orphans
 from runwright.engine.resilience import retrying, transact
+from runwright.engine.spending import spend_guard
 from runwright.errors import (
     IllegalTransition,
     StoreUnavailable,
@@ -37,7 +38,7 @@ from runwright.store.base import Store, Transaction
 from runwright.store.records import NO_ITEM, AttemptRecord, CacheEntry, LogChunk, NewAttempt
 
 if TYPE_CHECKING:
-    from runwright.costs.guard import CallGuard
+    pass
 
 A = AttemptState
 
@@ -216,30 +217,6 @@ async def execute(
         return await finish(
             _logged(logs, lambda tx: _fail(rc, tx, a, state, failure, events, worker_id))
         )
-
-
-def spend_guard(rc: RunContext, a: AttemptRecord, store: Store) -> CallGuard:
-    """The one guard this attempt's spending calls go through (budgets of run and config)."""
-    # Imported here: the price table and config models stay off the CLI's start-up path.
-    from runwright.config import LoadedConfig
-    from runwright.costs.guard import BudgetGuard, SpendIdentity
-    from runwright.costs.policy import SpendPolicy
-
-    trust_limit = rc.governor.spend_limit(a.step_id) if rc.governor is not None else None
-    policy = rc.spend_policies.get(trust_limit)
-    if policy is None:
-        pipeline = rc.plan.pipeline
-        policy = SpendPolicy.build(
-            config=(rc.config or LoadedConfig.empty()).config,
-            pipeline=pipeline.name,
-            run_usd=pipeline.budget.usd if pipeline.budget else None,
-        )
-        if trust_limit is not None:
-            # A trust level's spending cap is one more budget of the run, on the same path.
-            policy = policy.with_run_limit(*trust_limit)
-        rc.spend_policies[trust_limit] = policy
-    identity = SpendIdentity(a.run_id, a.step_id, a.item, a.number, a.id)
-    return BudgetGuard(store=store, identity=identity, policy=policy)
 
 
 def _logged(logs: list[LogChunk], write: Write) -> Write:

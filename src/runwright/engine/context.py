@@ -19,6 +19,7 @@ from runwright.workspace import Workspace
 
 if TYPE_CHECKING:
     from runwright.config import LoadedConfig
+    from runwright.costs.policy import SpendPolicy
     from runwright.engine.governor import Governor
 
 #: Receives a running step's activity text: (step id, item, text).
@@ -51,7 +52,7 @@ class RunContext:
     governor: Governor | None = None
     _outputs: OrderedDict[str, tuple[AttemptState, Any]] = field(default_factory=OrderedDict)
     #: The run's spending policy, by the trust level's cap (built once, not per attempt).
-    spend_policies: dict[Any, Any] = field(default_factory=dict)
+    spend_policies: dict[tuple[float, str] | None, SpendPolicy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(self.workspace_root)

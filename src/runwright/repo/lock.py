@@ -47,7 +47,8 @@ async def worktrees_locked(common_dir: Path) -> AsyncIterator[None]:
             os.close(fd)  # closing the descriptor releases the flock
 
 
-def _lock_file(worktree: Path) -> Path:
+def in_use_file(worktree: Path) -> Path:
+    """The file :func:`in_use` locks for ``worktree`` (beside it; gc removes leftovers)."""
     return worktree.parent / f"{worktree.name}.lock"
 
 
@@ -59,7 +60,7 @@ async def in_use(worktree: Path) -> AsyncIterator[None]:
     removes a scratch tree only when :func:`abandoned` says so, never takes one in use;
     a process killed with it held releases it (the kernel drops the flock).
     """
-    path = _lock_file(worktree)
+    path = in_use_file(worktree)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -72,7 +73,7 @@ async def in_use(worktree: Path) -> AsyncIterator[None]:
 
 def abandoned(worktree: Path) -> bool:
     """Whether no live process holds :func:`in_use` for ``worktree``."""
-    path = _lock_file(worktree)
+    path = in_use_file(worktree)
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:

@@ -21,6 +21,15 @@ from typing import Any
 import yaml
 from yaml import events
 
+from runwright.spec.yamlerrors import Mark as Mark
+from runwright.spec.yamlerrors import YamlSyntaxError as YamlSyntaxError
+from runwright.spec.yamlerrors import (
+    is_libyaml_depth_limit,
+    mark_at,
+    syntax_error,
+    yaml_mark,
+)
+
 try:  # libyaml is ~30x faster; fall back to the pure-Python parser when it is absent.
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
@@ -42,14 +51,6 @@ _SEQ_TAGS = {None, "!", _TAG + "seq"}
 _MERGE = object()  # the key of a ``<<: *base`` merge
 #: Text values up to this length are interned: a 10,000-step file repeats them 10,000 times.
 _INTERN_UP_TO = 64
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """A 1-based line and column in the source text."""
-
-    line: int
-    column: int
 
 
 class SourceMap:
@@ -91,15 +92,6 @@ class YamlDocument:
     problems: tuple[tuple[FieldPath, Mark, str], ...] = ()
 
 
-class YamlSyntaxError(Exception):
-    """The text is not YAML we accept; ``mark`` says where parsing stopped."""
-
-    def __init__(self, mark: Mark, message: str) -> None:
-        self.mark = mark
-        self.message = message
-        super().__init__(f"{mark.line}:{mark.column}: {message}")
-
-
 class _Frame:
     """An open mapping or sequence while its children are being read."""
 
@@ -127,17 +119,6 @@ class _Frame:
         self.merged: list[tuple[Any, Mark]] = []
 
 
-def _mark(raw: Any) -> Mark:
-    return Mark(raw.line + 1, raw.column + 1) if raw is not None else Mark(1, 1)
-
-
-def mark_at(text: str, index: int) -> Mark:
-    """The line/column of character ``index`` of ``text``."""
-    index = max(0, min(index, len(text)))
-    line_start = text.rfind("\n", 0, index) + 1
-    return Mark(text.count("\n", 0, index) + 1, index - line_start + 1)
-
-
 class _Composer:
     def __init__(
         self, text: str, max_depth: int, max_nodes: int, pure_python: bool, positions: bool
@@ -162,7 +143,7 @@ class _Composer:
         loader.get_event()  # DocumentEnd
         if loader.check_event(events.DocumentStartEvent):
             raise YamlSyntaxError(
-                _mark(self._next(peek=True).start_mark),
+                yaml_mark(self._next(peek=True).start_mark),
                 "found a second YAML document; a pipeline file holds one document, "
                 "so remove the '---' separator or split the file",
             )
@@ -178,7 +159,7 @@ class _Composer:
         stack: list[_Frame] = []
         while True:
             event = self._next()
-            mark = _mark(event.start_mark)
+            mark = yaml_mark(event.start_mark)
             top = stack[-1] if stack else None
             if (
                 top is not None
@@ -331,48 +312,6 @@ class _Composer:
         self.problems.append((path, mark, message))
 
 
-def _syntax_error(text: str, exc: yaml.YAMLError) -> YamlSyntaxError:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = _mark(exc.problem_mark or exc.context_mark)
-        if _unclosed_quote(exc):
-            # The end of the file is where the parser gave up, not where the mistake is:
-            # the context mark is the opening quote of the scalar that never closed.
-            start = _mark(exc.context_mark)
-            return YamlSyntaxError(
-                start, "this quoted string is never closed; add the closing quote"
-            )
-        what = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:
-            what = f"{exc.problem} ({exc.context})"
-        lines = text.split("\n")
-        line = lines[mark.line - 1] if 0 < mark.line <= len(lines) else ""
-        # libyaml often reports a tab as "a character that cannot start any token".
-        if "tab" in what or line[mark.column - 1 : mark.column] == "\t":
-            return YamlSyntaxError(mark, f"{what}; indent with spaces, not tabs")
-        return YamlSyntaxError(mark, f"{what}; check the indentation, quotes and brackets here")
-    if isinstance(exc, yaml.reader.ReaderError):
-        char = exc.character
-        shown = f"#x{char:04x}" if isinstance(char, int) else repr(char)
-        return YamlSyntaxError(
-            mark_at(text, exc.position),
-            f"character {shown} is not allowed in YAML ({exc.reason}); remove it",
-        )
-    return YamlSyntaxError(Mark(1, 1), f"{exc}; check the file is YAML")
-
-
-def _unclosed_quote(exc: yaml.MarkedYAMLError) -> bool:
-    return (
-        exc.context_mark is not None
-        and "quoted scalar" in (exc.context or "")
-        and "end of stream" in (exc.problem or "")
-    )
-
-
-def _is_libyaml_depth_limit(exc: yaml.YAMLError) -> bool:
-    problem = getattr(exc, "problem", None) or ""
-    return "nesting depth" in problem
-
-
 def compose(
     text: str,
     *,
@@ -400,7 +339,7 @@ def compose(
         composer = _Composer(text, max_depth, max_nodes, pure_python, positions)
         data = composer.run()
     except yaml.YAMLError as exc:
-        if not pure_python and _is_libyaml_depth_limit(exc):
+        if not pure_python and is_libyaml_depth_limit(exc):
             # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) stops at its own nesting limit while
             # scanning ahead, before our composer sees the events. The pure-Python parser has
             # no such limit, so it lets our limit (and its message and position) decide.
@@ -411,7 +350,7 @@ def compose(
                 pure_python=True,
                 positions=positions,
             )
-        raise _syntax_error(text, exc) from None
+        raise syntax_error(text, exc) from None
     finally:
         if composer is not None:
             composer.loader.dispose()
