@@ -7,10 +7,12 @@ First a worktree of the repository made and removed ten times, by bare git
 the lock, the exclude file, the recorded base), interleaved so both see the same disk.
 
 Eight agent steps (the tests' agent program, tests/agentprog.py: it writes a file and
-prints Claude-Code-style JSON) in one run, in process (no CLI start-up), at
-concurrency 8 and 1, against the same eight commands in a shell loop. Each agent
-step also creates its git worktree, commits and diffs the agent's change, and
-records the cost and the patch. Numbers are reported, never asserted.
+prints Claude-Code-style JSON) in one run, in process (no CLI start-up), against the
+same eight commands in a shell loop: at concurrency 8 on a fresh repository (every
+step checks out its worktree), at concurrency 8 again (the steady state of a worker:
+each step takes over a tree of a finished run) and at concurrency 1. Each agent step
+also gets its git worktree, commits and diffs the agent's change, and records the cost
+and the patch. Numbers are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def make_repo(path: Path, files: int) -> None:
         subprocess.run(["git", *args], cwd=path, env=env, check=True)
 
 
-async def engine_run(root: Path, concurrency: int) -> float:
+async def engine_run(root: Path, concurrency: int, tag: str) -> float:
     from runwright.api import Session
     from runwright.settings import Settings
 
@@ -48,10 +50,10 @@ async def engine_run(root: Path, concurrency: int) -> float:
         f"env: {{AGENTPROG_EDIT: 'out{i}.txt=x'}}}}}}\n"
         for i in range(N)
     )
-    pipe = root / "repo" / f"p{concurrency}.yaml"
+    pipe = root / "repo" / f"{tag}.yaml"
     pipe.write_text("name: bench\nsteps:\n" + steps)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWRIGHT_")}
-    settings = Settings.from_env(env, cwd=root, db=str(root / f"db{concurrency}.sqlite"))
+    settings = Settings.from_env(env, cwd=root, db=str(root / "db.sqlite"))
     async with Session(settings) as s:
         started = time.perf_counter()
         result = await s.start_run(pipe, concurrency=concurrency)
@@ -104,17 +106,24 @@ def main() -> None:
         )
         git_cycle, our_cycle = worktree_cycles(root / "repo")
         bare = statistics.median(bare_loop(root) for _ in range(3))
-        par = asyncio.run(engine_run(root, N))
-        seq = asyncio.run(engine_run(root, 1))
+        # A fresh repository: every step checks out its tree.
+        cold = asyncio.run(engine_run(root, N, "cold"))
+        # Then the steady state of a worker: each step takes over a finished run's tree.
+        warm = statistics.median(asyncio.run(engine_run(root, N, f"warm{i}")) for i in range(3))
+        seq = statistics.median(asyncio.run(engine_run(root, 1, f"seq{i}")) for i in range(3))
     print(f"repository of {files} files")
     print(
         f"worktree create+remove: bare git {git_cycle * 1000:.0f} ms, "
         f"runwright {our_cycle * 1000:.0f} ms (median of 10)"
     )
     print(f"bare shell loop, {N} agent runs: {bare:.2f} s ({bare / N * 1000:.0f} ms each)")
-    print(f"runwright, {N} agent steps, concurrency {N}: {par:.2f} s")
-    print(f"runwright, {N} agent steps, concurrency 1: {seq:.2f} s")
-    print(f"added per agent step (concurrency 1 vs bare): {(seq - bare) / N * 1000:.0f} ms")
+    for label, took in (
+        (f"concurrency {N}, fresh repository (every tree checked out)", cold),
+        (f"concurrency {N}, trees of finished runs taken over (median of 3)", warm),
+        ("concurrency 1, trees taken over (median of 3)", seq),
+    ):
+        added = (took - bare) / N * 1000
+        print(f"runwright, {N} agent steps, {label}: {took:.2f} s, {added:+.0f} ms per step")
 
 
 if __name__ == "__main__":

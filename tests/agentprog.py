@@ -8,7 +8,8 @@ stdin when there is no ``-p``) and prints Claude-Code-style JSON (``result``,
 block, or plain text. What it does is set by environment variables (the agent
 step passes them as declared ``env``):
 
-- ``AGENTPROG_LOG``: a file it appends one JSON line to per run (argv, cwd, env names);
+- ``AGENTPROG_LOG``: a file it appends one JSON line to per run (argv, cwd, env names,
+  the files it found in its working directory);
 - ``AGENTPROG_EDIT``: ``path=text;path=text`` files to write (default ``agent.txt`` = prompt);
 - ``AGENTPROG_FEEDBACK_EDIT``: the edits instead, when the prompt says it was sent back;
 - ``AGENTPROG_COST``: the cost it reports (default 0.01; ``none``: no cost);
@@ -66,8 +67,18 @@ def _probe(item: str) -> str:
     return "unknown probe"
 
 
+def _tree() -> dict[str, str]:
+    """Every file of the working directory (but git's) and its text, as found at start."""
+    return {
+        str(p.relative_to(Path.cwd())): p.read_text(errors="replace")
+        for p in sorted(Path.cwd().rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
+
+
 def main() -> int:
     args = _args(sys.argv[1:])
+    found = _tree() if os.environ.get("AGENTPROG_LOG") else {}
     prompt = args["-p"] if "-p" in args else sys.stdin.read()
     env = os.environ
     if env.get("AGENTPROG_CHILD"):
@@ -98,6 +109,7 @@ def main() -> int:
             "env": sorted(env),
             "probes": probes,
             "pid": os.getpid(),
+            "tree": found,
             "claude_md": Path("CLAUDE.md").read_text() if Path("CLAUDE.md").exists() else None,
         }
         with open(env["AGENTPROG_LOG"], "a") as f:  # noqa: PTH123

@@ -41,3 +41,14 @@ async def test_a_failed_gate_sends_the_agent_back_with_its_output_and_the_retry_
             a for a in (await s.details(result.run_id)).attempts if a.step_id == "implement"
         ]
     assert [a.reason for a in sorted(attempts, key=lambda a: a.number)][1] == "gate_failed"
+    # One checkout for the whole loop: each attempt took over the tree the one before it
+    # was done with (agent 1 -> gate 1 -> agent 2 -> gate 2), and started clean there:
+    # the second agent found none of the first one's bad.txt.
+    run_id = result.run_id
+    assert "bad.txt" not in second["tree"] and second["tree"] == first["tree"]
+    assert (Path(first["cwd"]).name, Path(second["cwd"]).name) == (
+        f"{run_id}-implement-1",
+        f"{run_id}-implement-2",
+    )
+    root = tmp_path / "repo" / ".runwright" / "worktrees"
+    assert [p.name for p in root.iterdir() if p.is_dir()] == [f"gate-{run_id}-test-2"]

@@ -87,9 +87,11 @@ async def test_a_failing_gate_sends_the_work_back_and_a_pass_validates(
     assert types.count("gate.failed") == 1 and types.count("gate.passed") == 1
     tests = [(a.number, str(a.state), a.reason) for a in details.attempts if a.step_id == "test"]
     assert tests == [(1, "failed", None), (2, "succeeded", "gate_failed")]
-    # Gate worktrees are removed; only the fake agent's own remain.
-    leftovers = sorted(p.name for p in (repo / ".runwright" / "worktrees").iterdir())
-    assert not any(name.startswith("gate-") for name in leftovers)
+    # The second gate took over the first's tree (left for the run's next attempt);
+    # the fake agent's trees, named its own way, are nobody's to take.
+    trees = sorted(p.name for p in (repo / ".runwright" / "worktrees").iterdir() if p.is_dir())
+    run_id = result.run_id
+    assert trees == sorted([f"{run_id}-1", f"{run_id}-2", f"gate-{run_id}-test-2"])
 
 
 async def test_a_gate_without_a_patch_and_an_exhausted_loop(

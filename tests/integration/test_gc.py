@@ -71,8 +71,9 @@ async def test_gc_removes_finished_runs_leftovers_keeps_unfinished_and_dry_run_t
 ) -> None:
     repo = make_repo(tmp_path / "repo")
     settings = _settings(tmp_path, db_url)
-    done, done_status = await _run(settings, repo, "done", AGENT_STEP)
+    # The waiting run first: an agent would take over a finished run's worktree.
     waiting, waiting_status = await _run(settings, repo, "waiting", AGENT_STEP + WAIT_STEP)
+    done, done_status = await _run(settings, repo, "done", AGENT_STEP)
     assert (done_status, waiting_status) == (RunStatus.SUCCEEDED, RunStatus.WAITING)
     before_dirs, before_branches = _worktrees(repo), _branches(repo)
     # Each run left a worktree, its records beside it, and a branch.

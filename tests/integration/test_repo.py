@@ -55,6 +55,50 @@ async def test_creating_again_resumes_and_remove_is_idempotent(tmp_path: Path) -
     assert await list_worktrees(repo) == []
 
 
+async def test_a_tree_a_crash_left_half_made_is_made_again(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.txt": "one\n"})
+    main = git(repo, "rev-parse", "main").strip()
+    # Killed between registering the tree and checking it out: HEAD is right, no files.
+    half = worktree_root(repo) / "half"
+    git(repo, "worktree", "add", "-q", "--no-checkout", "-B", "runwright/r/h/1", str(half), "main")
+    wt = await create(repo, base="main", branch="runwright/r/h/1", name="half")
+    assert (wt.path / "a.txt").read_text() == "one\n" and wt.base == main
+    assert git(wt.path, "status", "--porcelain") == ""
+    # Killed while being recycled, after the switch and before the base was recorded:
+    # the last agent's leftovers must not pass for this attempt's work.
+    (wt.path / "leftover.txt").write_text("the previous agent's\n")
+    (repo / ".git" / "worktrees" / "half" / "runwright-base").unlink()
+    again = await create(repo, base="main", branch="runwright/r/h/1", name="half")
+    assert not (again.path / "leftover.txt").exists() and again.base == main
+    assert (again.path / "a.txt").read_text() == "one\n"
+
+
+async def test_recycling_cleans_the_tree_and_moves_it(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {".gitignore": "out/\n", "a.txt": "one\n"})
+    old = await create(repo, base="main", branch="runwright/r/a/1", name="old")
+    (old.path / "a.txt").write_text("changed\n")
+    (old.path / "out").mkdir()
+    (old.path / "out" / "ignored.o").write_text("obj\n")
+    (old.path / "untracked.txt").write_text("u\n")
+    await snapshot(old, "agent work")
+    (repo / "b.txt").write_text("two\n")
+    git(repo, "add", "b.txt")
+    git(repo, "commit", "-q", "-m", "b")
+    new = await create(
+        repo, base="main", branch="runwright/r/b/1", name="new", reuse=["gone", "old"]
+    )
+    assert not old.path.exists() and new.path == worktree_root(repo) / "new"
+    files = sorted(str(p.relative_to(new.path)) for p in new.path.rglob("*") if p.is_file())
+    assert files == [".git", ".gitignore", "a.txt", "b.txt"]
+    assert (new.path / "a.txt").read_text() == "one\n"
+    assert git(new.path, "status", "--porcelain", "--ignored") == ""
+    assert new.base == git(repo, "rev-parse", "main").strip()
+    assert git(new.path, "rev-parse", "--abbrev-ref", "HEAD").strip() == "runwright/r/b/1"
+    assert [w.path for w in await list_worktrees(repo)] == [new.path]
+    # The old attempt's work is still on its branch.
+    assert git(repo, "show", "runwright/r/a/1:untracked.txt") == "u\n"
+
+
 async def test_an_empty_snapshot_and_excluded_files(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r")
     wt = await create(repo, base="HEAD", branch="runwright/r/s/2", name="m")

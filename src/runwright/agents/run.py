@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from runwright.agents.preset import AgentRequest, AgentResult, Preset
 from runwright.agents.presets import resolve_preset
 from runwright.agents.process import AgentTimeout, Finished, run_process
 from runwright.agents.records import Paths
+from runwright.agents.reuse import history, worktree_name
 from runwright.agents.sandbox import SandboxSpec, find_bwrap, private_tmp, wrap
 from runwright.agents.task import AgentTask
 from runwright.errors import FatalStepError, GitError, RegistryError, StepError
@@ -57,12 +57,6 @@ class _Launched:
     timeout: AgentTimeout | None = None
 
 
-def worktree_name(run_id: str, step_id: str, attempt: int, item: int | None) -> str:
-    """The directory name of an attempt's worktree under the worktree root."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", step_id)
-    return f"{run_id}-{safe}-{attempt}" + ("" if item is None else f"-{item}")
-
-
 async def run_agent(ctx: StepContext, task: AgentTask) -> dict[str, Any]:
     """Run one attempt of an agent step; its output per the step kind's contract."""
     from runwright.repo.git import resolve, toplevel
@@ -83,7 +77,7 @@ async def run_agent(ctx: StepContext, task: AgentTask) -> dict[str, Any]:
         # No repository or no such ref: retrying cannot help.
         raise FatalStepError(f"{where}: {exc.message}") from exc
     root = worktree_root(repo)
-    previous = await _previous_attempt(ctx)
+    previous, done = await history(ctx, root)
 
     recovered = await _recover(ctx, repo, base, root, previous, preset)
     if recovered is not None:
@@ -96,7 +90,7 @@ async def run_agent(ctx: StepContext, task: AgentTask) -> dict[str, Any]:
     else:
         name = worktree_name(ctx.run_id, ctx.step_id, ctx.attempt, ctx.item)
         branch = branch_name(ctx.run_id, ctx.step_id, ctx.attempt, ctx.item)
-        wt = await create(repo, base=base, branch=branch, name=name)
+        wt = await create(repo, base=base, branch=branch, name=name, reuse=done)
         session = await _session(ctx, task, preset, root, previous)
         finished = await _launch(ctx, task, preset, wt, Paths(root, name), session, bwrap)
         outcome = preset.parse(finished.stdout, finished.stderr, finished.exit_code)
@@ -243,22 +237,6 @@ def _git_admin(worktree: Path) -> tuple[Path, ...]:
         return ()
     path = Path(text.split(":", 1)[1].strip())
     return (path if path.is_absolute() else (worktree / path).resolve(),)
-
-
-async def _previous_attempt(ctx: StepContext) -> tuple[int, AttemptState] | None:
-    """The number and state of the attempt of this step (and item) before this one."""
-    if ctx.store is None:
-        return None
-    item = NO_ITEM if ctx.item is None else ctx.item
-    earlier = [
-        a
-        for a in await ctx.store.attempts(ctx.run_id)
-        if a.step_id == ctx.step_id and a.item == item and a.number < ctx.attempt
-    ]
-    if not earlier:
-        return None
-    last = max(earlier, key=lambda a: a.number)
-    return last.number, last.state
 
 
 async def _recover(

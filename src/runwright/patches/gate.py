@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from runwright.agents.reuse import done_with, gate_tree_name
 from runwright.errors import GateFailed, PatchError
 from runwright.patches import ledger
 from runwright.patches.states import PatchState
 from runwright.repo.diff import apply_to_worktree
-from runwright.repo.worktree import Worktree, create, remove
+from runwright.repo.worktree import Worktree, create, worktree_root
 from runwright.store.base import Store
 from runwright.store.records_patches import PatchRecord
 
@@ -48,7 +49,13 @@ async def gateable(store: Store, patch_id: str, step_id: str) -> PatchRecord:
 async def applied(
     store: Store, p: PatchRecord, *, run_id: str, step_id: str, attempt: int
 ) -> AsyncIterator[Worktree]:
-    """A fresh worktree at ``p``'s base with ``p`` applied, removed afterwards."""
+    """A fresh worktree at ``p``'s base with ``p`` applied.
+
+    Fresh in content: it may be a tree another attempt is done with, cleaned and
+    switched to the base (see :mod:`runwright.agents.reuse`). Afterwards it is left for
+    the next attempt of the run to take over in turn (the loop's next agent, say);
+    ``runwright gc`` removes it with the run.
+    """
     repo = Path(p.repo)
     if not (repo / ".git").exists():
         raise PatchError(
@@ -56,15 +63,14 @@ async def applied(
             "machine; run the gate on a worker that has it (labels:)",
             patch=p.id,
         )
-    name = f"gate-{run_id}-{step_id}-{attempt}"
-    wt = await create(
-        repo, base=p.base, branch=f"runwright/{run_id}/{step_id}/gate-{attempt}", name=name
-    )
+    name = gate_tree_name(run_id, step_id, attempt)
+    branch = f"runwright/{run_id}/{step_id}/gate-{attempt}"
+    done = await done_with(store, run_id, worktree_root(repo))
+    wt = await create(repo, base=p.base, branch=branch, name=name, reuse=done)
     try:
         await apply_to_worktree(wt, await ledger.diff_text(store, p.id))
         yield wt
     finally:
-        await remove(wt)
         # A sandboxed gate's TMPDIR (agents.sandbox.private_tmp), if there is one.
         shutil.rmtree(wt.path.parent / f"{wt.path.name}.tmp", ignore_errors=True)
 
