@@ -28,6 +28,8 @@ from runwright.store.base import Store
 from runwright.store.records import NO_ITEM, AttemptRecord
 
 _GATE = "gate-"
+#: The number and state of an attempt.
+Previous = tuple[int, AttemptState]
 #: A patch apply's scratch trees: removed by the apply itself (or by gc once it died).
 _SCRATCH = "scratch-"
 
@@ -38,13 +40,9 @@ def worktree_name(run_id: str, step_id: str, attempt: int, item: int | None) -> 
     return f"{run_id}-{safe}-{attempt}" + ("" if item is None else f"-{item}")
 
 
-#: The number and state of an attempt.
-Previous = tuple[int, AttemptState]
-
-
 def gate_tree_name(run_id: str, step_id: str, attempt: int) -> str:
     """The directory name of a gate attempt's worktree."""
-    return f"gate-{run_id}-{step_id}-{attempt}"
+    return f"{_GATE}{run_id}-{step_id}-{attempt}"
 
 
 async def history(ctx: StepContext, root: Path) -> tuple[Previous | None, list[str]]:
