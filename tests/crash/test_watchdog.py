@@ -33,9 +33,7 @@ processes.watchdog().add(group)
 if mode == "removed":
     processes.watchdog().remove(proc.pid)
 print(proc.pid, flush=True)
-if mode == "exit":
-    sys.exit(0)
-sys.stdin.read()  # until the test kills us
+sys.stdin.read()  # until the test kills us, or closes stdin: then a clean exit
 """
 
 
@@ -87,7 +85,11 @@ def test_a_runner_that_exits_leaves_no_watchdog_and_its_groups_are_killed(
 ) -> None:
     # A clean exit with a group still registered (a step in flight) ends the same way.
     pgid = _start(tmp_path, runner, "exit")
-    assert runner[0][0].wait(10) == 0
+    # Only once the group is up: exiting sooner raced its first member's start.
+    proc = runner[0][0]
+    assert proc.stdin is not None
+    proc.stdin.close()
+    assert proc.wait(10) == 0
     assert wait_until(lambda: not group_members(pgid), 10), group_members(pgid)
 
 
