@@ -21,7 +21,11 @@ step passes them as declared ``env``):
 - ``AGENTPROG_FORMAT``: ``claude`` (default), ``block`` or ``text``;
 - ``AGENTPROG_PROBE``: ``connect:HOST:PORT`` and ``write:PATH`` items (``;``-separated):
   tried, and the outcome of each reported under ``probes``;
-- ``AGENTPROG_ECHO``: names of variables whose values it prints.
+- ``AGENTPROG_ECHO``: names of variables whose values it prints;
+- ``CLAUDE_CONFIG_DIR``: keep sessions as Claude Code does, one transcript per session
+  under ``projects/<its cwd, [^A-Za-z0-9] -> ->/<id>.jsonl``, and look a ``--resume``
+  session up only there (failing like Claude Code when it is not found); the
+  messages and directories the transcript held are logged as ``history``.
 
 Standard library only: it runs under whatever ``python3`` is on the agent's PATH.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -76,11 +81,37 @@ def _tree() -> dict[str, str]:
     }
 
 
+def _transcript(session: str) -> Path:
+    cwd = re.sub(r"[^A-Za-z0-9]", "-", os.path.realpath(Path.cwd()))
+    return Path(os.environ["CLAUDE_CONFIG_DIR"]) / "projects" / cwd / f"{session}.jsonl"
+
+
+def _converse(session: str, resumed: bool, prompt: str) -> list[dict[str, str]] | None:
+    """The earlier messages of ``session`` (None: not found here); this prompt appended."""
+    path = _transcript(session)
+    if resumed and not path.is_file():
+        return None
+    lines = path.read_text().splitlines() if path.is_file() else []
+    history = [json.loads(line) for line in lines if line.strip()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"type": "user", "sessionId": session, "cwd": os.path.realpath(Path.cwd())}
+    with path.open("a") as f:
+        f.write(json.dumps({**record, "message": prompt}) + "\n")
+    return [{"message": h["message"], "cwd": h["cwd"]} for h in history]
+
+
 def main() -> int:
     args = _args(sys.argv[1:])
     found = _tree() if os.environ.get("AGENTPROG_LOG") else {}
     prompt = args["-p"] if "-p" in args else sys.stdin.read()
     env = os.environ
+    session = args.get("--resume") or args.get("--session-id") or str(uuid.uuid4())
+    history = None
+    if env.get("CLAUDE_CONFIG_DIR"):
+        history = _converse(session, "--resume" in args, prompt)
+        if history is None:
+            print(f"No conversation found with session ID: {session}", file=sys.stderr)
+            return 1
     if env.get("AGENTPROG_CHILD"):
         child = subprocess.Popen(
             # The prompt rides along in its argv: tests find it by its command line.
@@ -110,6 +141,7 @@ def main() -> int:
             "probes": probes,
             "pid": os.getpid(),
             "tree": found,
+            "history": history,
             "claude_md": Path("CLAUDE.md").read_text() if Path("CLAUDE.md").exists() else None,
         }
         with open(env["AGENTPROG_LOG"], "a") as f:  # noqa: PTH123
@@ -131,7 +163,6 @@ def main() -> int:
         fail = 1
     cost_text = env.get("AGENTPROG_COST", "0.01")
     cost = None if cost_text == "none" else float(cost_text)
-    session = args.get("--resume") or args.get("--session-id") or str(uuid.uuid4())
     result = {
         "type": "result",
         "subtype": "error_during_execution" if fail else "success",

@@ -92,7 +92,7 @@ class Workspace:
             if st is not None and st.st_size == len(data) and target.read_bytes() == data:
                 return self._report(target, data, "nochange")
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_replace(target, data, mode=None if st is None else stat.S_IMODE(st.st_mode))
+            replace_atomically(target, data, mode=None if st is None else stat.S_IMODE(st.st_mode))
         except OSError as exc:
             raise self._failed("write", path, exc) from exc
         return self._report(target, data, "created" if st is None else "overwritten")
@@ -155,7 +155,8 @@ def _stat_or_none(target: Path) -> os.stat_result | None:
         return None
 
 
-def _atomic_replace(target: Path, data: bytes, *, mode: int | None) -> None:
+def replace_atomically(target: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``target`` atomically and durably (temp file, fsync, rename)."""
     # The temp file lives next to the target so os.replace never crosses a
     # filesystem (and is atomic); O_EXCL with a random name avoids clobbering a
     # concurrent writer's temp file, and 0o666 lets the umask decide new files' mode.

@@ -82,7 +82,9 @@ def test_killed_while_the_agent_runs_resume_runs_it_again_in_the_same_session(
     log = tmp_path / "agent.log"
     go = tmp_path / "go"
     # The first run waits for a file that never comes; the re-run finds it there.
-    _, _ = setup(tmp_path, f"{{AGENTPROG_LOG: '{log}', AGENTPROG_WAIT_FOR: '{go}'}}")
+    claude = tmp_path / "claude"
+    env = f"{{AGENTPROG_LOG: '{log}', AGENTPROG_WAIT_FOR: '{go}', CLAUDE_CONFIG_DIR: '{claude}'}}"
+    _, _ = setup(tmp_path, env)
     db = str(tmp_path / ".runwright" / "runwright.db")
     runner = subprocess.Popen(
         [sys.executable, "-m", "runwright", "run", "pipeline.yaml"],
@@ -108,6 +110,9 @@ def test_killed_while_the_agent_runs_resume_runs_it_again_in_the_same_session(
     _, second = log_lines(log)
     session = first["argv"][first["argv"].index("--session-id") + 1]
     assert second["argv"][second["argv"].index("--resume") + 1] == session
+    # What the killed agent had said is there for the new one, in its own worktree.
+    assert [h["message"] for h in second["history"]] == ["do it"]
+    assert second["cwd"] != first["cwd"]
     _, _, output = read_run(db)
     assert output["session_id"] == session and output["branch"].endswith("/implement/2")
 

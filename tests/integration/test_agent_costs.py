@@ -68,7 +68,8 @@ async def test_unknown_agent_cost_is_unknown_never_zero(tmp_path: Path) -> None:
 async def test_a_later_step_resumes_the_session_of_an_earlier_one(tmp_path: Path) -> None:
     make_repo(tmp_path / "repo")
     log = tmp_path / "agent.log"
-    env = f"{{AGENTPROG_LOG: '{log}'}}"
+    # The test agent keeps sessions where Claude Code does: per directory it ran in.
+    env = f"{{AGENTPROG_LOG: '{log}', CLAUDE_CONFIG_DIR: '{tmp_path / 'claude'}'}}"
     pipe = write_pipeline(
         tmp_path,
         "name: talk\nsteps:\n"
@@ -85,6 +86,9 @@ async def test_a_later_step_resumes_the_session_of_an_earlier_one(tmp_path: Path
     session = outputs["plan"]["session_id"]
     assert second["argv"][second["argv"].index("--resume") + 1] == session
     assert outputs["build"]["session_id"] == session
+    # The conversation was found from the second worktree, its paths moved there.
+    assert [h["message"] for h in second["history"]] == ["plan"]
+    assert {h["cwd"] for h in second["history"]} == {second["cwd"]} != {first["cwd"]}
 
 
 async def test_a_retry_with_session_resume_continues_the_failed_attempts_session(
@@ -98,7 +102,8 @@ async def test_a_retry_with_session_resume_continues_the_failed_attempts_session
         "name: retry\nsteps:\n"
         "  - id: fix\n    uses: agent\n    retry: {attempts: 2, initial_delay: 0}\n"
         "    with:\n      agent: fake\n      prompt: fix it\n      session: resume\n"
-        f"      env: {{AGENTPROG_LOG: '{log}', AGENTPROG_FAIL_ONCE: '{once}'}}\n",
+        f"      env: {{AGENTPROG_LOG: '{log}', AGENTPROG_FAIL_ONCE: '{once}', "
+        f"CLAUDE_CONFIG_DIR: '{tmp_path / 'claude'}'}}\n",
     )
     result, outputs, _ = await start(configure(tmp_path), pipe)
     assert result.status is RunStatus.SUCCEEDED, result
@@ -108,3 +113,28 @@ async def test_a_retry_with_session_resume_continues_the_failed_attempts_session
     resumed = second["argv"][second["argv"].index("--resume") + 1]
     assert resumed == outputs["fix"]["session_id"]
     assert outputs["fix"]["branch"].endswith("/fix/2")
+    assert [h["message"] for h in second["history"]] == ["fix it"]
+    assert second["cwd"] != first["cwd"]
+
+
+async def test_a_session_not_on_this_machine_starts_a_new_one_and_says_so(
+    tmp_path: Path,
+) -> None:
+    make_repo(tmp_path / "repo")
+    log = tmp_path / "agent.log"
+    pipe = write_pipeline(
+        tmp_path,
+        "name: elsewhere\nsteps:\n"
+        "  - id: fix\n    uses: agent\n"
+        "    with:\n      agent: fake\n      prompt: fix it\n      session: gone-elsewhere\n"
+        f"      env: {{AGENTPROG_LOG: '{log}', CLAUDE_CONFIG_DIR: '{tmp_path / 'claude'}'}}\n",
+    )
+    result, outputs, events = await start(configure(tmp_path), pipe)
+    # Claude Code would fail with "No conversation found": a new session runs instead.
+    assert result.status is RunStatus.SUCCEEDED, result
+    [run] = log_lines(log)
+    assert "--resume" not in run["argv"] and run["history"] == []
+    assert outputs["fix"]["session_id"] == run["argv"][run["argv"].index("--session-id") + 1]
+    [started] = [e for e in events if e.type == EventType.AGENT_STARTED]
+    assert started.data["session_not_found"] == "gone-elsewhere"
+    assert started.data["session"] is None and started.level == "warning"

@@ -11,6 +11,7 @@ outside the worktree (``--read``). It has no session to resume.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runwright.agents.preset import AgentRequest, AgentResult, Invocation
@@ -35,6 +36,10 @@ class Aider:
     supports_resume: bool = False
     assigns_session: bool = False
     takes_budget: bool = False
+
+    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+        """Nothing to ready: aider keeps no session to carry."""
+        return request
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """``aider --message PROMPT --yes-always --no-auto-commits ...``."""

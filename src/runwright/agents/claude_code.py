@@ -4,11 +4,16 @@ Claude Code prints one JSON object when it finishes: ``result`` (the final text)
 ``session_id``, ``total_cost_usd``, ``is_error`` and ``subtype``, plus usage and
 timing. ``--resume SESSION`` continues a conversation (``--session-id`` names a new one, so
 runwright knows it before the agent finishes), ``--max-turns`` and
-``--max-budget-usd`` bound it, ``--allowedTools`` pre-approves tools.
+``--max-budget-usd`` bound it, ``--allowedTools`` pre-approves tools. Claude Code
+looks a session up under the directory it runs in: :meth:`ClaudeCode.prepare`
+carries it into the attempt's worktree first (:mod:`runwright.agents.claude_sessions`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runwright.agents.preset import (
@@ -38,6 +43,14 @@ class ClaudeCode:
     takes_budget: bool = True
     #: Headless runs cannot answer permission prompts: edits in the worktree are accepted.
     permission_mode: str = "acceptEdits"
+
+    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+        """The session carried into ``request.cwd``; dropped when not on this machine."""
+        from runwright.agents.claude_sessions import carry
+
+        if request.session is None or carry(request.session, request.cwd, env):
+            return request
+        return dataclasses.replace(request, session=None, new_session=str(uuid.uuid4()))
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """``claude -p PROMPT --output-format json`` with the request's limits."""

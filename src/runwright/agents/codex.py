@@ -10,6 +10,7 @@ SESSION`` continues a session; instructions go to ``AGENTS.md``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,10 @@ class Codex:
     supports_resume: bool = True
     assigns_session: bool = False
     takes_budget: bool = False
+
+    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+        """Nothing to ready: codex finds a session by id wherever it runs."""
+        return request
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """``codex exec [resume SESSION] --json --full-auto ... PROMPT``."""

@@ -76,6 +76,10 @@ class CommandPreset:
             return self.prompt_mode == "stdin"
         return not any("{prompt}" in a for a in self.command)
 
+    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+        """Nothing to ready: the command is run as configured."""
+        return request
+
     def invocation(self, request: AgentRequest) -> Invocation:
         """The template filled in, with the optional argument groups whose value is set."""
         model = request.model or self.model

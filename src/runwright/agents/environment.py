@@ -30,6 +30,9 @@ ALLOWED: tuple[str, ...] = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
+    # Where the agent CLIs keep their own state (sessions, settings): not secrets.
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
 )
 
 

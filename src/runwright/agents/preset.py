@@ -107,6 +107,14 @@ class Preset(Protocol):
         """Untracked files the CLI leaves in the worktree that never belong to a patch."""
         ...
 
+    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+        """Ready what the CLI needs before it runs with ``env``; the request to run.
+
+        Claude Code's conversation is carried to where the CLI will look for it; a
+        session that cannot be continued comes back dropped (a new one instead).
+        """
+        ...
+
     def invocation(self, request: AgentRequest) -> Invocation:
         """The process that runs ``request``."""
         ...

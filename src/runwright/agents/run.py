@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,14 +158,18 @@ async def _launch(
         instructions_file=placed.path if not placed.in_worktree else None,
         prompt_file=paths.prompt,
     )
-    invocation = preset.invocation(request)
-    extra = {
-        **invocation.env,
+    ours = {
         "RUNWRIGHT_RUN_ID": ctx.run_id,
         "RUNWRIGHT_STEP_ID": ctx.step_id,
         "RUNWRIGHT_ATTEMPT": str(ctx.attempt),
     }
-    env = agent_env(ctx.env, task.env, extra=extra, where=where)
+    env = agent_env(ctx.env, task.env, extra=ours, where=where)
+    # With the environment the agent gets: that is where its CLI keeps its sessions.
+    request = await asyncio.to_thread(preset.prepare, request, env)
+    lost = resumed if resumed is not None and request.session is None else None
+    invocation = preset.invocation(request)
+    env.update(invocation.env)
+    env.update(ours)
     argv = invocation.argv
     if bwrap is not None:
         spec = SandboxSpec(
@@ -178,17 +183,20 @@ async def _launch(
 
     async def launch() -> _Launched:
         # Only once the budget let it start: a refused agent has no agent.started.
+        started: dict[str, Any] = {
+            "agent": preset.name,
+            "branch": wt.branch,
+            "base": wt.base,
+            "sandbox": task.sandbox,
+            "network": task.network or not task.sandboxed,
+            "session": request.session,
+            "max_budget_usd": request.max_budget_usd,
+        }
+        if lost is not None:
+            # Said where a person looks: the conversation starts over, the prompt does not.
+            started["session_not_found"] = lost
         ctx.emit(
-            EventType.AGENT_STARTED,
-            {
-                "agent": preset.name,
-                "branch": wt.branch,
-                "base": wt.base,
-                "sandbox": task.sandbox,
-                "network": task.network or not task.sandboxed,
-                "session": request.session,
-                "max_budget_usd": request.max_budget_usd,
-            },
+            EventType.AGENT_STARTED, started, Level.WARNING if lost is not None else Level.INFO
         )
         records.record_start(
             paths, agent=preset.name, session=request.session or request.new_session
