@@ -57,6 +57,10 @@ class Plan:
     #: The steps whose claim does not start them (the complement of direct_start).
     held_start: frozenset[str] = frozenset()
 
+    def starts_when_claimed(self, step_id: str, item: int) -> bool:
+        """Whether the claim of this attempt (``item`` -1: not an item) also starts it."""
+        return step_id in (self.direct_start if item == -1 else self.direct_start_items)
+
 
 def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
     """Kahn's algorithm, stable in declaration order. The spec validator rejects cycles."""

@@ -11,9 +11,11 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import replace
 from functools import partial
 
-from runwright.engine.commit import fail_run
+from runwright.engine.attempt import started_data
+from runwright.engine.commit import attempt_event, fail_run
 from runwright.engine.context import RunContext
 from runwright.engine.faults import Fault
 from runwright.engine.lifecycle import reopen
@@ -21,9 +23,10 @@ from runwright.engine.reaper import reap
 from runwright.engine.resilience import retrying
 from runwright.engine.worker import Worker, log
 from runwright.errors import RunwrightError
+from runwright.events import Event, EventType
 from runwright.settings import DEFAULT_CONCURRENCY, DEFAULT_LEASE_SECONDS
 from runwright.states import AttemptState, RunStatus
-from runwright.store.base import Store
+from runwright.store.base import Store, Transaction
 from runwright.store.records import AttemptRecord
 
 A = AttemptState
@@ -143,8 +146,50 @@ class ServingWorker(Worker):
                 lease_until=now + self.lease_seconds,
                 labels=self._label_keys,
             )
+            if claimed:
+                claimed = await self._start_claimed(tx, claimed, now)
         self._took(claimed)
         return claimed
+
+    async def _start_claimed(
+        self, tx: Transaction, claimed: list[AttemptRecord], now: float
+    ) -> list[AttemptRecord]:
+        """Start, in the claim, what the run's plan starts when claimed (as a chain does).
+
+        Its ``step.started`` is then durable with the claim: no transaction of its own
+        before the kind acts, and ``started_at`` is the claim's time, as in a chain. Runs not
+        seen yet are loaded here; one that does not load stays leased for
+        :meth:`_context` to deal with once the claim has committed.
+        """
+        out: list[AttemptRecord] = []
+        started: list[Event] = []
+        for a in claimed:
+            rc = await self._known(a.run_id)
+            if rc is None or not rc.plan.starts_when_claimed(a.step_id, a.item):
+                out.append(a)
+                continue
+            await tx.transition(a.id, A.LEASED, A.RUNNING, worker_id=self.id, at=now)
+            out.append(replace(a, state=A.RUNNING, started_at=now))
+            started.append(attempt_event(a, EventType.STEP_STARTED, started_data(rc, a)))
+        if started:
+            await tx.add_events(started)
+        return out
+
+    async def _known(self, run_id: str) -> RunContext | None:
+        rc = self._contexts.get(run_id)
+        if rc is not None or self._loader is None:
+            return rc
+        try:
+            rc = await self._loader(run_id)
+        except RunwrightError:
+            return None
+        self._remember(run_id, rc)
+        return rc
+
+    def _remember(self, run_id: str, rc: RunContext) -> None:
+        self._contexts[run_id] = rc
+        if len(self._contexts) > CONTEXT_CACHE_SIZE:
+            self._contexts.popitem(last=False)
 
     async def _context(self, a: AttemptRecord, contexts: ContextLoader) -> RunContext | None:
         rc = self._contexts.get(a.run_id)
@@ -159,9 +204,7 @@ class ServingWorker(Worker):
             # rather than hand the attempt from worker to worker for ever.
             await self._fail_unloadable(a, str(exc))
             return None
-        self._contexts[a.run_id] = rc
-        if len(self._contexts) > CONTEXT_CACHE_SIZE:
-            self._contexts.popitem(last=False)
+        self._remember(a.run_id, rc)
         return rc
 
     async def _fail_unloadable(self, a: AttemptRecord, error: str) -> None:

@@ -77,8 +77,9 @@ class Transaction(LedgerTransaction, Protocol):
         reason: str | None = None,
         error: str | None = None,
         worker_id: str | None = None,
+        at: float | None = None,
     ) -> None:
-        """Move an attempt from ``old`` to ``new``.
+        """Move an attempt from ``old`` to ``new`` (stamped ``at``, default now).
 
         Raises :class:`~runwright.errors.IllegalTransition` when the move is not
         legal or the attempt is no longer in ``old`` (fencing: a late result from

@@ -201,9 +201,10 @@ class SqlTransaction(
         reason: str | None = None,
         error: str | None = None,
         worker_id: str | None = None,
+        at: float | None = None,
     ) -> None:
         check_attempt(old, new)
-        now = time.time()
+        now = time.time() if at is None else at
         sql = (
             "UPDATE attempts SET state=?, reason=COALESCE(?, reason), error=?,"
             " started_at=COALESCE(?, started_at), finished_at=COALESCE(?, finished_at)"
