@@ -92,6 +92,25 @@ async def test_list_runs_newest_first_with_status_filter(store: SqlStore) -> Non
 # -- claims ------------------------------------------------------------------------------
 
 
+async def test_a_large_batch_is_written_whole_and_in_order(store: SqlStore) -> None:
+    # More rows than one multi-row INSERT takes on PostgreSQL (1,000), with payloads.
+    n = 2_503
+    async with store.transaction() as tx:
+        await tx.insert_run(run_record("big"))
+        await tx.insert_attempts(
+            [NewAttempt("big", "each", 1, A.READY, item=i, payload=f'"v{i}"') for i in range(n)]
+        )
+        await tx.add_events(
+            [Event(EventType.STEP_STARTED, "big", "each", item=i) for i in range(n)]
+        )
+    rows = await raw(
+        store, "SELECT item, payload FROM attempts WHERE run_id=? ORDER BY id", ("big",)
+    )
+    assert rows == [(i, f'"v{i}"') for i in range(n)]
+    events = await store.events("big", limit=n + 1)
+    assert [e.item for e in events] == list(range(n))
+
+
 async def test_claim_leases_only_due_ready_attempts_of_running_runs(store: SqlStore) -> None:
     later = time.time() + 3600
     async with store.transaction() as tx:

@@ -74,7 +74,9 @@ class PgCursor:
 
     async def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         cur = await self._conn.execute(_pg(sql), args)
-        return await cur.fetchall() if cur.description is not None else []
+        # Not cur.description: it builds a Column object per column of every result.
+        result = cur.pgresult
+        return await cur.fetchall() if result is not None and result.nfields else []
 
     async def count(self, sql: str, args: Sequence[Any] = ()) -> int:
         cur = await self._conn.execute(_pg(sql), args)

@@ -334,6 +334,9 @@ class SqlTransaction(
         return str(rows[0][0]) if rows else None
 
     async def count_item(self, run_id: str, step_id: str) -> AttemptRecord | None:
+        # Every item of the step updates this one row, so every other write goes first:
+        # its lock is held from here to COMMIT only, which is what bounds a fan-out.
+        await self.flush()
         rows = await self._c.rows(
             "UPDATE attempts SET waiting_on=waiting_on-1 WHERE id=(SELECT id FROM attempts"
             " WHERE run_id=? AND step_id=? AND item=-1 AND superseded=0 ORDER BY id DESC"
