@@ -16,7 +16,7 @@ from runwright.errors import IllegalTransition, NotFoundError
 from runwright.events import Event, EventType
 from runwright.states import RunStatus
 from runwright.store import open_store
-from runwright.store.records import NewAttempt
+from runwright.store.records import ItemCounts, NewAttempt
 from runwright.store.sql import label_subsets
 from runwright.store.sql_store import SqlStore
 
@@ -109,6 +109,36 @@ async def test_a_large_batch_is_written_whole_and_in_order(store: SqlStore) -> N
     assert rows == [(i, f'"v{i}"') for i in range(n)]
     events = await store.events("big", limit=n + 1)
     assert [e.item for e in events] == list(range(n))
+
+
+async def test_attempts_and_outputs_read_a_page_at_a_time(store: SqlStore) -> None:
+    # A step, a for_each of 9 items (one item retried) and a last step.
+    async with store.transaction() as tx:
+        await tx.insert_run(run_record("p"))
+        await tx.insert_attempts(
+            [NewAttempt("p", "list", 1, A.SUCCEEDED), NewAttempt("p", "each", 1, A.RUNNING)]
+            + [NewAttempt("p", "each", 1, A.SUCCEEDED, item=i) for i in range(9)]
+            + [NewAttempt("p", "each", 2, A.CACHED, item=3), NewAttempt("p", "z", 1, A.PENDING)]
+        )
+    every = await store.attempts("p")
+    async with store.transaction() as tx:
+        await tx.supersede([a.id for a in every if a.item == 3 and a.number == 1])
+        for a in every:
+            if a.state.done_ok:
+                await tx.put_output("p", a.step_id, a.item, a.id, f'"{a.step_id}{a.item}"')
+    paged = [a async for a in store.iter_attempts("p", page=4)]
+    assert [a.id for a in paged] == sorted(a.id for a in every) and len(paged) == 13
+    nodes = await store.attempts("p", nodes_only=True)
+    assert [a.step_id for a in nodes] == ["list", "each", "z"]
+    # Item 3's first attempt was superseded: the current items are 9, one of them cached.
+    assert await store.item_counts("p") == {"each": ItemCounts(items=9, done=9, cached=1)}
+    refs = await store.output_refs("p")
+    first = await store.output_refs("p", limit=4)
+    rest = await store.output_refs("p", after=(first[-1].step_id, first[-1].item))
+    assert first + rest == refs and len(first) == 4
+    assert [(r.step_id, r.item) for r in await store.output_refs("p", nodes_only=True)] == [
+        ("list", -1)
+    ]
 
 
 async def test_claim_leases_only_due_ready_attempts_of_running_runs(store: SqlStore) -> None:

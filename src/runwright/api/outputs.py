@@ -10,7 +10,7 @@ from typing import Any
 from runwright.errors import NotFoundError
 from runwright.spec.suggest import did_you_mean, one_of
 from runwright.store.base import Store
-from runwright.store.records import NO_ITEM, AttemptRecord, RunRecord
+from runwright.store.records import NO_ITEM, AttemptRecord, OutputRef, RunRecord
 
 #: Characters of an output's compact JSON that `show` quotes.
 SUMMARY_CHARS = 60
@@ -98,9 +98,7 @@ def summary(value: Any) -> str:
 async def output_summaries(store: Store, run_id: str) -> dict[str, str]:
     """Step id -> a short preview of its output (big outputs by size, not loaded)."""
     previews: dict[str, str] = {}
-    for ref in await store.output_refs(run_id):
-        if ref.item != NO_ITEM:
-            continue
+    for ref in await store.output_refs(run_id, nodes_only=True):
         if ref.inline_json is None:
             previews[ref.step_id] = f"({_size(ref.size)} of JSON; `runwright output`)"
         else:
@@ -117,7 +115,7 @@ def _size(n: int) -> str:
 
 async def output_rows(store: Store, run_id: str, *, inline: bool) -> AsyncIterator[dict[str, Any]]:
     """Export rows for a run's outputs: by reference (blob id, size), or with the value."""
-    for ref in await store.output_refs(run_id):
+    async for ref in _all_refs(store, run_id):
         row: dict[str, Any] = {"type": "output", **ref.to_json()}
         if inline:
             row["value"] = (
@@ -126,3 +124,11 @@ async def output_rows(store: Store, run_id: str, *, inline: bool) -> AsyncIterat
                 else await store.output(run_id, ref.step_id, ref.item)
             )
         yield row
+
+
+async def _all_refs(store: Store, run_id: str, page: int = 2000) -> AsyncIterator[OutputRef]:
+    after: tuple[str, int] | None = None
+    while batch := await store.output_refs(run_id, after=after, limit=page):
+        for ref in batch:
+            yield ref
+        after = (batch[-1].step_id, batch[-1].item)

@@ -21,7 +21,7 @@ from runwright.spec.loader import parse_spec
 from runwright.spec.suggest import suggest
 from runwright.states import RunStatus
 from runwright.store.base import Store
-from runwright.store.records import CacheStats, LogChunk, RunRecord
+from runwright.store.records import AttemptRecord, CacheStats, LogChunk, RunRecord
 
 if TYPE_CHECKING:
     from runwright.api.costs import CostReport
@@ -43,7 +43,9 @@ class SessionReads:
 
     async def details(self, run_id: str) -> RunDetails:
         run = await self.store.get_run(run_id)
-        attempts = await self.store.attempts(run.id)
+        # The steps' own attempts; a for_each's items only counted: a run of 100,000
+        # items is summarised without reading them.
+        nodes = await self.store.attempts(run.id, nodes_only=True)
         try:
             order = [s.id for s in parse_spec(run.spec_source, path=run.spec_path).pipeline.steps]
         except Exception:  # an unreadable old spec must not hide the run's state
@@ -56,13 +58,20 @@ class SessionReads:
         by_step, total = await step_costs(self.store, run.id)
         return summarise(
             run,
-            attempts,
+            nodes,
+            await self.store.item_counts(run.id),
             order,
             outputs=await output_summaries(self.store, run.id),
             tracebacks=tracebacks,
             costs=by_step,
             total_cost=total,
         )
+
+    async def attempts(self, run_id: str) -> AsyncIterator[AttemptRecord]:
+        """Every attempt of a run (for_each items too) in id order, read a page at a time."""
+        run = await self.store.get_run(run_id)
+        async for a in self.store.iter_attempts(run.id):
+            yield a
 
     async def costs(self, *, run_id: str | None = None, by: str = "step") -> CostReport:
         """What was spent (by one run, or by all), grouped by step, model, provider or day."""
@@ -96,7 +105,7 @@ class SessionReads:
         its events."""
         run = await self.store.get_run(run_id)
         yield {"type": "run", **run.to_json(), "spec_source": run.spec_source}
-        for a in await self.store.attempts(run.id):
+        async for a in self.store.iter_attempts(run.id):
             yield {"type": "attempt", **a.to_json()}
         async for row in output_rows(self.store, run.id, inline=with_outputs):
             yield row

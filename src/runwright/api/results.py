@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runwright.states import AttemptState, RunStatus
-from runwright.store.records import AttemptRecord, RunRecord
+from runwright.states import RunStatus
+from runwright.store.records import AttemptRecord, ItemCounts, RunRecord
 
 if TYPE_CHECKING:
     from runwright.api.costs import CostLine
@@ -85,25 +85,28 @@ class StepSummary:
 class RunDetails:
     run: RunRecord
     steps: list[StepSummary]
+    #: The attempts of the steps themselves; for_each items are counted in ``steps``
+    #: (all attempts, items too, page through ``Store.iter_attempts``).
     attempts: list[AttemptRecord]
     counts: dict[str, int]
     #: Every model call of the run and their cost (None: it made none).
     cost: CostLine | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The run and its steps; ``attempts`` is the caller's to add (it may be long)."""
         return {
             **self.run.to_json(),
             "counts": self.counts,
             "cost_usd": None if self.cost is None else self.cost.to_json()["cost_usd"],
             "cost": None if self.cost is None else self.cost.to_json(),
             "steps": [s.to_json() for s in self.steps],
-            "attempts": [a.to_json() for a in self.attempts],
         }
 
 
 def summarise(
     run: RunRecord,
-    attempts: list[AttemptRecord],
+    nodes: list[AttemptRecord],
+    items: Mapping[str, ItemCounts],
     order: list[str],
     *,
     outputs: dict[str, str] | None = None,
@@ -111,33 +114,32 @@ def summarise(
     costs: Mapping[str, CostLine] | None = None,
     total_cost: CostLine | None = None,
 ) -> RunDetails:
-    """Fold attempts into one line per step (in spec order)."""
+    """Fold the steps' attempts and their items' counts into one line per step (spec order)."""
     outputs = outputs or {}
     costs = costs or {}
     by_step: dict[str, list[AttemptRecord]] = {}
-    for a in attempts:
+    for a in nodes:
         by_step.setdefault(a.step_id, []).append(a)
     steps = []
-    for step_id in order + sorted(set(by_step) - set(order)):
+    for step_id in order + sorted((set(by_step) | set(items)) - set(order)):
         rows = by_step.get(step_id, [])
-        nodes = [a for a in rows if a.item == -1]
-        current = next((a for a in reversed(nodes) if not a.superseded), None)
-        items = [a for a in rows if a.item >= 0 and not a.superseded]
+        current = next((a for a in reversed(rows) if not a.superseded), None)
+        counted = items.get(step_id, ItemCounts(0, 0, 0))
         steps.append(
             StepSummary(
                 step_id,
                 str(current.state) if current else "pending",
-                len(nodes),
-                len(items),
-                sum(1 for a in items if a.state.done_ok),
+                len(rows),
+                counted.items,
+                counted.done,
                 current.error if current else None,
-                min((a.started_at for a in nodes if a.started_at), default=None),
+                min((a.started_at for a in rows if a.started_at), default=None),
                 current.finished_at if current else None,
-                sum(1 for a in items if a.state is AttemptState.CACHED),
+                counted.cached,
                 outputs.get(step_id),
                 step_id in tracebacks,
                 costs.get(step_id),
             )
         )
     counts = Counter(s.state for s in steps)
-    return RunDetails(run, steps, attempts, dict(counts), total_cost)
+    return RunDetails(run, steps, nodes, dict(counts), total_cost)

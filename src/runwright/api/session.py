@@ -321,7 +321,9 @@ class Session(SessionReads):
             waiting = sorted(
                 {
                     a.step_id
-                    for a in await self.store.attempts(run.id, include_superseded=False)
+                    for a in await self.store.attempts(
+                        run.id, include_superseded=False, nodes_only=True
+                    )
                     if str(a.state) == "waiting"
                 }
             )

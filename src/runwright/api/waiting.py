@@ -59,7 +59,8 @@ async def approval_prompts(store: Store, run_id: str) -> dict[str, str | None]:
     """The prompt of each step of ``run_id`` that waits for approval now (None: no prompt)."""
     waiting = {
         (a.step_id, a.number)
-        for a in await store.attempts(run_id, include_superseded=False)
+        # Approvals are asked of steps, never of for_each items: no need to read those.
+        for a in await store.attempts(run_id, include_superseded=False, nodes_only=True)
         if str(a.state) == "waiting"
     }
     prompts: dict[str, str | None] = {}

@@ -10,7 +10,17 @@ import typer
 
 from runwright import api
 from runwright.cli.app import G, app, no_database, read_async, run_async
-from runwright.cli.output import ago, duration, emit_json, markup, out, shorten, styled, table
+from runwright.cli.output import (
+    ago,
+    duration,
+    emit_json,
+    emit_json_with,
+    markup,
+    out,
+    shorten,
+    styled,
+    table,
+)
 from runwright.errors import UsageError
 from runwright.events import Event, Level
 from runwright.states import RunStatus
@@ -56,17 +66,22 @@ def runs(
 def show(run_id: str, json_: JsonOpt = False) -> None:
     """Show a run: its status, inputs and every step."""
 
-    async def go() -> tuple[api.RunDetails, dict[str, str | None]]:
+    async def go() -> tuple[api.RunDetails, dict[str, str | None]] | None:
         async with api.Session(G.settings(), create=False) as session:
             from runwright.api.waiting import approval_prompts
 
             details = await session.details(run_id)
+            if json_:
+                # Every attempt, for_each items too, streamed: never all in memory.
+                rows = (a.to_json() async for a in session.attempts(details.run.id))
+                await emit_json_with(details.to_json(), "attempts", rows)
+                return None
             return details, await approval_prompts(session.store, details.run.id)
 
-    details, prompts = run_async(go)
-    if json_:
-        emit_json(details.to_json())
+    shown = run_async(go)
+    if shown is None:
         return
+    details, prompts = shown
     r = details.run
     out.print(
         markup("run [bold]{}[/]  pipeline [bold]{}[/]  ", r.id, r.pipeline)

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -43,6 +43,21 @@ def markup(template: str, *values: Any) -> Text:
 
 def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=None, default=str) + "\n")
+    sys.stdout.flush()
+
+
+async def emit_json_with(value: dict[str, Any], key: str, rows: AsyncIterator[Any]) -> None:
+    """``value`` with ``key`` set to the list of ``rows``, written as they come (one line).
+
+    The list may be longer than memory wants to hold at once: it is never built.
+    """
+    head = json.dumps(value, indent=None, default=str)
+    sys.stdout.write(head[:-1] + (", " if value else "") + json.dumps(key) + ": [")
+    first = True
+    async for row in rows:
+        sys.stdout.write(("" if first else ", ") + json.dumps(row, indent=None, default=str))
+        first = False
+    sys.stdout.write("]}\n")
     sys.stdout.flush()
 
 

@@ -22,6 +22,7 @@ from runwright.store.records import (
     BreakerRecord,
     CacheEntry,
     CacheStats,
+    ItemCounts,
     LogChunk,
     LogStream,
     NewAttempt,
@@ -294,8 +295,25 @@ class Store(Protocol):
         ...
 
     async def attempts(
-        self, run_id: str, *, include_superseded: bool = True
-    ) -> list[AttemptRecord]: ...
+        self,
+        run_id: str,
+        *,
+        include_superseded: bool = True,
+        nodes_only: bool = False,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[AttemptRecord]:
+        """A run's attempts in id order: all, or a page (``after_id``, ``limit``), or only
+        those of steps rather than of for_each items (``nodes_only``)."""
+        ...
+
+    def iter_attempts(self, run_id: str, *, page: int = 2000) -> AsyncIterator[AttemptRecord]:
+        """Every attempt of a run in id order, read ``page`` at a time."""
+        ...
+
+    async def item_counts(self, run_id: str) -> dict[str, ItemCounts]:
+        """Per for_each step, its current items counted by the database."""
+        ...
 
     async def events(
         self,
@@ -312,8 +330,15 @@ class Store(Protocol):
 
     async def output(self, run_id: str, step_id: str, item: int) -> Any: ...
 
-    async def output_refs(self, run_id: str) -> list[OutputRef]:
-        """Every committed output of a run by reference (blob id or inline, size)."""
+    async def output_refs(
+        self,
+        run_id: str,
+        *,
+        nodes_only: bool = False,
+        after: tuple[str, int] | None = None,
+        limit: int | None = None,
+    ) -> list[OutputRef]:
+        """A run's committed outputs by reference, in (step, item) order, or a page."""
         ...
 
     async def logs(

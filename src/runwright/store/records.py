@@ -180,6 +180,15 @@ class CacheEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """A for_each step's current items: how many, how many done (succeeded or cached)."""
+
+    items: int
+    done: int
+    cached: int
+
+
+@dataclass(frozen=True, slots=True)
 class CacheStats:
     entries: int
     bytes: int

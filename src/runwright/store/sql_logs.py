@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from runwright.errors import NotFoundError
-from runwright.store.records import LogChunk, LogStream, OutputRef
+from runwright.store.records import NO_ITEM, LogChunk, LogStream, OutputRef
 from runwright.store.sql import BLOB_THRESHOLD, Cursor, Row, marks
 
 _LOG_COLUMNS = "id, run_id, step_id, item, attempt, stream, seq, ts, data, blob"
@@ -98,13 +98,31 @@ class LogReads:
         )
         return [LogStream(r[0], int(r[1]), int(r[2]), r[3], int(r[4]), int(r[5])) for r in rows]
 
-    async def output_refs(self, run_id: str) -> list[OutputRef]:
-        """Every committed output of a run, by reference (step, item, blob or inline, size)."""
-        rows = await self._rows(
+    async def output_refs(
+        self,
+        run_id: str,
+        *,
+        nodes_only: bool = False,
+        after: tuple[str, int] | None = None,
+        limit: int | None = None,
+    ) -> list[OutputRef]:
+        """A run's committed outputs by reference (step, item, blob or inline, size), in
+        (step, item) order: all, the steps' own (``nodes_only``), or a page after ``after``."""
+        sql = (
             "SELECT o.step_id, o.item, o.attempt_id, o.blob, b.size, o.value FROM outputs o"
-            " LEFT JOIN blobs b ON b.sha256 = o.blob WHERE o.run_id=? ORDER BY o.step_id, o.item",
-            (run_id,),
+            " LEFT JOIN blobs b ON b.sha256 = o.blob WHERE o.run_id=?"
         )
+        args: list[Any] = [run_id]
+        if nodes_only:
+            sql += f" AND o.item={NO_ITEM}"
+        if after is not None:
+            sql += " AND (o.step_id>? OR (o.step_id=? AND o.item>?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY o.step_id, o.item"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        rows = await self._rows(sql, args)
         # Inline values are small (under BLOB_THRESHOLD): sized here, in bytes like blobs.
         return [
             OutputRef(

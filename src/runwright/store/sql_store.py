@@ -17,8 +17,10 @@ from runwright.errors import NotFoundError, StateError
 from runwright.events import Event, EventType, Level
 from runwright.states import RunStatus
 from runwright.store.records import (
+    NO_ITEM,
     AttemptRecord,
     CacheStats,
+    ItemCounts,
     RunRecord,
     ScheduleRecord,
     WorkerRecord,
@@ -94,13 +96,39 @@ class SqlStore(CostReads, LogReads, ABC):
         return [run_from_row(r) for r in rows]
 
     async def attempts(
-        self, run_id: str, *, include_superseded: bool = True
+        self,
+        run_id: str,
+        *,
+        include_superseded: bool = True,
+        nodes_only: bool = False,
+        after_id: int = 0,
+        limit: int | None = None,
     ) -> list[AttemptRecord]:
         extra = "" if include_superseded else " AND superseded=0"
+        if nodes_only:
+            extra += f" AND item={NO_ITEM}"
+        sql = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id=? AND id>?{extra} ORDER BY id"
+        args: tuple[Any, ...] = (run_id, after_id)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args += (limit,)
+        return [attempt_from_row(r) for r in await self._rows(sql, args)]
+
+    async def iter_attempts(self, run_id: str, *, page: int = 2000) -> AsyncIterator[AttemptRecord]:
+        after = 0
+        while batch := await self.attempts(run_id, after_id=after, limit=page):
+            for a in batch:
+                yield a
+            after = batch[-1].id
+
+    async def item_counts(self, run_id: str) -> dict[str, ItemCounts]:
         rows = await self._rows(
-            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id=?{extra} ORDER BY id", (run_id,)
+            "SELECT step_id, COUNT(*), SUM(CASE WHEN state IN ('succeeded','cached') THEN 1"
+            " ELSE 0 END), SUM(CASE WHEN state='cached' THEN 1 ELSE 0 END) FROM attempts"
+            f" WHERE run_id=? AND item<>{NO_ITEM} AND superseded=0 GROUP BY step_id",
+            (run_id,),
         )
-        return [attempt_from_row(r) for r in rows]
+        return {r[0]: ItemCounts(int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
 
     async def unsettled_runs(self, *, limit: int = 20) -> list[str]:
         """Running runs with nothing ready or held: their fate awaits a decision.
