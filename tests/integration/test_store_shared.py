@@ -130,6 +130,8 @@ async def test_attempts_and_outputs_read_a_page_at_a_time(store: SqlStore) -> No
     assert [a.id for a in paged] == sorted(a.id for a in every) and len(paged) == 13
     nodes = await store.attempts("p", nodes_only=True)
     assert [a.step_id for a in nodes] == ["list", "each", "z"]
+    item3 = await store.attempts("p", step_id="each", item=3)
+    assert [(a.number, a.state) for a in item3] == [(1, A.SUCCEEDED), (2, A.CACHED)]
     # Item 3's first attempt was superseded: the current items are 9, one of them cached.
     assert await store.item_counts("p") == {"each": ItemCounts(items=9, done=9, cached=1)}
     refs = await store.output_refs("p")

@@ -19,7 +19,6 @@ this database, are never taken.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 from runwright.states import AttemptState
@@ -50,43 +49,87 @@ async def history(ctx: StepContext, root: Path) -> tuple[Previous | None, list[s
     if ctx.store is None:
         return None, []
     item = NO_ITEM if ctx.item is None else ctx.item
-    attempts = await ctx.store.attempts(ctx.run_id)
-    last = None
-    for a in attempts:
-        mine = a.step_id == ctx.step_id and a.item == item and a.number < ctx.attempt
-        if mine and (last is None or a.number > last.number):
-            last = a
-    done = await done_with(ctx.store, ctx.run_id, root, attempts)
+    mine = await ctx.store.attempts(ctx.run_id, step_id=ctx.step_id, item=item)
+    last = max((a for a in mine if a.number < ctx.attempt), key=lambda a: a.number, default=None)
+    done = await done_with(ctx.store, ctx.run_id, root)
     return (None if last is None else (last.number, last.state)), done
 
 
-async def done_with(
-    store: Store, run_id: str, root: Path, attempts: Sequence[AttemptRecord] | None = None
-) -> list[str]:
+async def done_with(store: Store, run_id: str, root: Path) -> list[str]:
     """Names of the trees under ``root`` no attempt needs, nearest first: this run's
-    (likely on the same base, latest first), then finished runs'."""
-    if attempts is None:
-        attempts = await store.attempts(run_id)
-    done: list[str] = []
-    for a in reversed(attempts):
-        if a.state is AttemptState.SUCCEEDED:
-            done.append(
-                worktree_name(run_id, a.step_id, a.number, None if a.item == NO_ITEM else a.item)
-            )
-        if a.state in (AttemptState.SUCCEEDED, AttemptState.FAILED):
-            done.append(gate_tree_name(run_id, a.step_id, a.number))
-    return done + await _finished_runs_trees(store, run_id, root)
+    (likely on the same base, latest first), then finished runs'.
+
+    Only the trees on disk are looked up (a few: they are taken over, not piled up),
+    never all the run's attempts.
+    """
+    trees = _trees(root)
+    own: dict[tuple[str, int], list[str]] = {}
+    for name, branch in trees.items():
+        key = _owner(run_id, branch)
+        if key is not None:
+            own.setdefault(key, []).append(name)
+    found: list[tuple[int, str]] = []
+    for (step_id, item), names in own.items():
+        for a in await store.attempts(run_id, step_id=step_id, item=item):
+            for name in _done_names(run_id, a):
+                if name in names:
+                    found.append((a.id, name))
+    done = [name for _, name in sorted(found, reverse=True)]
+    return done + await _finished_runs_trees(store, run_id, trees)
 
 
-async def _finished_runs_trees(store: Store, run_id: str, root: Path) -> list[str]:
+def _done_names(run_id: str, a: AttemptRecord) -> list[str]:
+    """The trees attempt ``a`` made that nothing needs once it ended as it did."""
+    names = []
+    if a.state is AttemptState.SUCCEEDED:
+        names.append(
+            worktree_name(run_id, a.step_id, a.number, None if a.item == NO_ITEM else a.item)
+        )
+    if a.state in (AttemptState.SUCCEEDED, AttemptState.FAILED):
+        names.append(gate_tree_name(run_id, a.step_id, a.number))
+    return names
+
+
+def _owner(run_id: str, branch: str) -> tuple[str, int] | None:
+    """The step and item of this run whose attempt a tree's branch names, if any."""
+    parts = branch.split("/")
+    if len(parts) != 4 or parts[0] != "runwright" or parts[1] != run_id:
+        return None
+    tail = parts[3].removeprefix("gate-").split("-")
+    if not all(t.isdigit() for t in tail):
+        return None
+    return parts[2], int(tail[1]) if len(tail) == 2 else NO_ITEM
+
+
+def _trees(root: Path) -> dict[str, str]:
+    """Every worktree directory under ``root`` and the branch it is on ("" if none)."""
     try:
-        entries = [p.name for p in root.iterdir() if (p / ".git").is_file()]
+        entries = [p for p in root.iterdir() if (p / ".git").is_file()]
     except OSError:
-        return []  # no worktree root yet
-    by_run: dict[str, list[str]] = {}
-    for name in entries:
-        if name.startswith(_SCRATCH):
+        return {}  # no worktree root yet
+    out: dict[str, str] = {}
+    for path in entries:
+        if path.name.startswith(_SCRATCH):
             continue  # a patch apply's, removed by the apply itself (or by gc)
+        out[path.name] = _branch(path)
+    return out
+
+
+def _branch(tree: Path) -> str:
+    # HEAD in the tree's own git directory: no git process per tree.
+    try:
+        link = (tree / ".git").read_text(encoding="utf-8").strip()
+        gitdir = Path(link.removeprefix("gitdir:").strip())
+        head = ((tree / gitdir) if not gitdir.is_absolute() else gitdir) / "HEAD"
+        text = head.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+    return text.removeprefix("ref: refs/heads/") if text.startswith("ref: ") else ""
+
+
+async def _finished_runs_trees(store: Store, run_id: str, trees: dict[str, str]) -> list[str]:
+    by_run: dict[str, list[str]] = {}
+    for name in trees:
         run = name.removeprefix(_GATE).split("-", 1)[0]
         if run and run != run_id:
             by_run.setdefault(run, []).append(name)

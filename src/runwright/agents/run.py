@@ -373,7 +373,7 @@ async def _attempt_id(ctx: StepContext) -> int | None:
     if ctx.store is None:
         return None
     item = NO_ITEM if ctx.item is None else ctx.item
-    for a in await ctx.store.attempts(ctx.run_id):
-        if a.step_id == ctx.step_id and a.item == item and a.number == ctx.attempt:
+    for a in await ctx.store.attempts(ctx.run_id, step_id=ctx.step_id, item=item):
+        if a.number == ctx.attempt:
             return a.id
     return None

@@ -224,11 +224,14 @@ class Store(Protocol):
         *,
         include_superseded: bool = True,
         nodes_only: bool = False,
+        step_id: str | None = None,
+        item: int | None = None,
         after_id: int = 0,
         limit: int | None = None,
     ) -> list[AttemptRecord]:
-        """A run's attempts in id order: all, or a page (``after_id``, ``limit``), or only
-        those of steps rather than of for_each items (``nodes_only``)."""
+        """A run's attempts in id order: all, or a page (``after_id``, ``limit``), only
+        those of steps rather than of for_each items (``nodes_only``), or of one step
+        (and item: -1 for the step's own)."""
         ...
 
     def iter_attempts(self, run_id: str, *, page: int = 2000) -> AsyncIterator[AttemptRecord]:

@@ -101,14 +101,22 @@ class SqlStore(CostReads, LogReads, ABC):
         *,
         include_superseded: bool = True,
         nodes_only: bool = False,
+        step_id: str | None = None,
+        item: int | None = None,
         after_id: int = 0,
         limit: int | None = None,
     ) -> list[AttemptRecord]:
         extra = "" if include_superseded else " AND superseded=0"
+        args: tuple[Any, ...] = (run_id, after_id)
         if nodes_only:
             extra += f" AND item={NO_ITEM}"
+        if step_id is not None:
+            extra += " AND step_id=?"
+            args += (step_id,)
+        if item is not None:
+            extra += " AND item=?"
+            args += (item,)
         sql = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id=? AND id>?{extra} ORDER BY id"
-        args: tuple[Any, ...] = (run_id, after_id)
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)
