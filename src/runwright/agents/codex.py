@@ -10,9 +10,8 @@ SESSION`` continues a session; instructions go to ``AGENTS.md``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from runwright.agents.preset import AgentRequest, AgentResult, Invocation
@@ -36,17 +35,9 @@ class Codex:
     assigns_session: bool = False
     takes_budget: bool = False
 
-    def prepare(
-        self, request: AgentRequest, env: Mapping[str, str], saved: bytes | None = None
-    ) -> AgentRequest:
+    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
         """Nothing to ready: codex finds a session by id wherever it runs."""
         return request
-
-    def session_record(
-        self, session: str, cwd: Path, env: Mapping[str, str], mask: Callable[[str], str]
-    ) -> bytes | None:
-        """Nothing to keep in the store."""
-        return None
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """``codex exec [resume SESSION] --json --full-auto ... PROMPT``."""
