@@ -95,8 +95,13 @@ def _converse(session: str, resumed: bool, prompt: str) -> list[dict[str, str]] 
     history = [json.loads(line) for line in lines if line.strip()]
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"type": "user", "sessionId": session, "cwd": os.path.realpath(Path.cwd())}
+    # What it was shown of its environment stays in its transcript, as an agent's would.
+    seen = {
+        n: os.environ.get(n, "")
+        for n in filter(None, os.environ.get("AGENTPROG_ECHO", "").split(","))
+    }
     with path.open("a") as f:
-        f.write(json.dumps({**record, "message": prompt}) + "\n")
+        f.write(json.dumps({**record, "message": prompt, "seen": seen}) + "\n")
     return [{"message": h["message"], "cwd": h["cwd"]} for h in history]
 
 

@@ -11,8 +11,9 @@ outside the worktree (``--read``). It has no session to resume.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from runwright.agents.preset import AgentRequest, AgentResult, Invocation
 
@@ -37,9 +38,17 @@ class Aider:
     assigns_session: bool = False
     takes_budget: bool = False
 
-    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+    def prepare(
+        self, request: AgentRequest, env: Mapping[str, str], saved: bytes | None = None
+    ) -> AgentRequest:
         """Nothing to ready: aider keeps no session to carry."""
         return request
+
+    def session_record(
+        self, session: str, cwd: Path, env: Mapping[str, str], mask: Callable[[str], str]
+    ) -> bytes | None:
+        """Nothing to keep in the store."""
+        return None
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """``aider --message PROMPT --yes-always --no-auto-commits ...``."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from runwright.agents.preset import (
     AgentRequest,
@@ -44,13 +45,27 @@ class ClaudeCode:
     #: Headless runs cannot answer permission prompts: edits in the worktree are accepted.
     permission_mode: str = "acceptEdits"
 
-    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
-        """The session carried into ``request.cwd``; dropped when not on this machine."""
-        from runwright.agents.claude_sessions import carry
+    def prepare(
+        self, request: AgentRequest, env: Mapping[str, str], saved: bytes | None = None
+    ) -> AgentRequest:
+        """The session carried into ``request.cwd`` (from this machine, else from
+        ``saved``); dropped when neither has it."""
+        from runwright.agents.claude_sessions import carry, install
 
-        if request.session is None or carry(request.session, request.cwd, env):
+        session = request.session
+        if session is None or carry(session, request.cwd, env):
+            return request
+        if saved is not None and install(session, saved, request.cwd, env):
             return request
         return dataclasses.replace(request, session=None, new_session=str(uuid.uuid4()))
+
+    def session_record(
+        self, session: str, cwd: Path, env: Mapping[str, str], mask: Callable[[str], str]
+    ) -> bytes | None:
+        """The session's transcript and sub-agent logs, as one archive."""
+        from runwright.agents.claude_sessions import export
+
+        return export(session, cwd, env, mask=mask)
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """``claude -p PROMPT --output-format json`` with the request's limits."""

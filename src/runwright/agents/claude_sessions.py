@@ -13,16 +13,20 @@ sub-agent logs and tool results, if any) is copied into the new worktree's
 project directory with the old worktree's path replaced by the new one, so the
 resumed agent also edits files where it now runs. A transcript that is nowhere
 on this machine (the session ran on another worker, or the files were removed)
-cannot be continued: the attempt starts a new session instead, and says so.
+cannot be continued from the disk; so when an agent run ends, its transcript (secrets
+masked) is kept in the store as a blob, and an attempt on another machine installs it
+from there. Only when neither has it does the attempt start a new session, and say so.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
-from collections.abc import Mapping
+import tarfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from runwright.workspace import replace_atomically
@@ -86,18 +90,7 @@ def _is_id(session: str) -> bool:
 
 def _recorded_cwd(transcript: Path) -> str | None:
     """The directory the session last ran in, from its records (names are ambiguous)."""
-    found = None
-    with transcript.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            if '"cwd"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("cwd"), str):
-                found = record["cwd"]
-    return found
+    return _recorded_cwd_of(transcript.read_bytes())
 
 
 def _rewrite(data: bytes, old: str | None, new: str) -> bytes:
@@ -122,3 +115,70 @@ def _copy_tree(source: Path, target: Path, old: str | None, new: str) -> None:
         elif path.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)
+
+
+def export(
+    session: str, cwd: Path, env: Mapping[str, str], *, mask: Callable[[str], str]
+) -> bytes | None:
+    """The session's transcript and sub-agent files as one archive, text passed through
+    ``mask``; None when this machine has no transcript of it."""
+    projects = config_dir(env) / "projects"
+    own = projects / project_name(cwd) / f"{session}.jsonl"
+    source = own if _is_id(session) and own.is_file() else find_transcript(projects, session)
+    if source is None:
+        return None
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        side = source.with_suffix("")
+        paths = [source, *(sorted(side.rglob("*")) if side.is_dir() else [])]
+        for path in paths:
+            if not path.is_file():
+                continue
+            text = mask(path.read_text(encoding="utf-8", errors="replace")).encode()
+            info = tarfile.TarInfo(str(path.relative_to(source.parent)))
+            info.size = len(text)
+            archive.addfile(info, io.BytesIO(text))
+    return out.getvalue()
+
+
+def install(session: str, data: bytes, cwd: Path, env: Mapping[str, str]) -> bool:
+    """Put an :func:`export` archive where Claude Code looks for ``session`` from ``cwd``."""
+    name = project_name(cwd)
+    if not _is_id(session) or len(name) > MAX_PROJECT_NAME:
+        return False
+    target_dir = config_dir(env) / "projects" / name
+    new = os.path.realpath(cwd)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            members = {m.name: archive.extractfile(m) for m in archive.getmembers() if m.isfile()}
+            files = {k: f.read() for k, f in members.items() if f is not None}
+    except (tarfile.TarError, OSError, EOFError):
+        return False
+    main = f"{session}.jsonl"
+    if main not in files:
+        return False
+    old = _recorded_cwd_of(files[main])
+    for rel, content in sorted(files.items(), key=lambda kv: kv[0] == main):
+        # Only the session's own files, never a path that climbs out (`..`, absolute).
+        dest = (target_dir / rel).resolve()
+        if rel != main and not rel.startswith(f"{session}/"):
+            continue
+        if not dest.is_relative_to(target_dir.resolve()):
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        body = _rewrite(content, old, new) if rel.endswith(".jsonl") else content
+        replace_atomically(dest, body)  # the transcript last: in place means complete
+    return True
+
+
+def _recorded_cwd_of(data: bytes) -> str | None:
+    found = None
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        if '"cwd"' in line:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("cwd"), str):
+                found = record["cwd"]
+    return found

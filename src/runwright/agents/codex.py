@@ -10,8 +10,9 @@ SESSION`` continues a session; instructions go to ``AGENTS.md``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from runwright.agents.preset import AgentRequest, AgentResult, Invocation
@@ -35,9 +36,17 @@ class Codex:
     assigns_session: bool = False
     takes_budget: bool = False
 
-    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+    def prepare(
+        self, request: AgentRequest, env: Mapping[str, str], saved: bytes | None = None
+    ) -> AgentRequest:
         """Nothing to ready: codex finds a session by id wherever it runs."""
         return request
+
+    def session_record(
+        self, session: str, cwd: Path, env: Mapping[str, str], mask: Callable[[str], str]
+    ) -> bytes | None:
+        """Nothing to keep in the store."""
+        return None
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """``codex exec [resume SESSION] --json --full-auto ... PROMPT``."""

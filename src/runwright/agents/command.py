@@ -16,8 +16,9 @@ tools). The result's keys are configurable (``text_field``, ``cost_field``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from runwright.agents.preset import (
@@ -76,9 +77,17 @@ class CommandPreset:
             return self.prompt_mode == "stdin"
         return not any("{prompt}" in a for a in self.command)
 
-    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+    def prepare(
+        self, request: AgentRequest, env: Mapping[str, str], saved: bytes | None = None
+    ) -> AgentRequest:
         """Nothing to ready: the command is run as configured."""
         return request
+
+    def session_record(
+        self, session: str, cwd: Path, env: Mapping[str, str], mask: Callable[[str], str]
+    ) -> bytes | None:
+        """Nothing to keep in the store."""
+        return None
 
     def invocation(self, request: AgentRequest) -> Invocation:
         """The template filled in, with the optional argument groups whose value is set."""

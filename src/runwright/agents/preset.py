@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -107,12 +107,22 @@ class Preset(Protocol):
         """Untracked files the CLI leaves in the worktree that never belong to a patch."""
         ...
 
-    def prepare(self, request: AgentRequest, env: Mapping[str, str]) -> AgentRequest:
+    def prepare(
+        self, request: AgentRequest, env: Mapping[str, str], saved: bytes | None = None
+    ) -> AgentRequest:
         """Ready what the CLI needs before it runs with ``env``; the request to run.
 
-        Claude Code's conversation is carried to where the CLI will look for it; a
+        Claude Code's conversation is carried to where the CLI will look for it, from
+        this machine or from ``saved`` (a :meth:`session_record` kept in the store); a
         session that cannot be continued comes back dropped (a new one instead).
         """
+        ...
+
+    def session_record(
+        self, session: str, cwd: Path, env: Mapping[str, str], mask: Callable[[str], str]
+    ) -> bytes | None:
+        """What the CLI keeps of ``session`` on this machine, text passed through ``mask``,
+        for the store (so another machine can continue it); None: nothing to keep."""
         ...
 
     def invocation(self, request: AgentRequest) -> Invocation:

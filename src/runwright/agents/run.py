@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runwright.agents import instructions, records
+from runwright.agents import instructions, records, transcripts
 from runwright.agents.environment import agent_env
 from runwright.agents.localmodel import resolve_local
 from runwright.agents.preset import AgentRequest, AgentResult, Preset
@@ -95,16 +95,21 @@ async def run_agent(ctx: StepContext, task: AgentTask) -> dict[str, Any]:
         session = await _session(ctx, task, preset, root, previous)
         finished = await _launch(ctx, task, preset, wt, Paths(root, name), session, bwrap)
         outcome = preset.parse(finished.stdout, finished.stderr, finished.exit_code)
+    finished_data: dict[str, Any] = {
+        "agent": preset.name,
+        "exit_code": finished.exit_code,
+        "is_error": outcome.is_error,
+        "session_id": outcome.session_id,
+        "cost_usd": outcome.cost_usd,
+        "duration_s": finished.duration_s,
+    }
+    env = agent_env(ctx.env, task.env, extra={}, where=where)
+    kept = await transcripts.keep(ctx, preset, outcome.session_id, wt.path, env)
+    if kept is not None:
+        finished_data[transcripts.FIELD] = kept
     ctx.emit(
         EventType.AGENT_FINISHED,
-        {
-            "agent": preset.name,
-            "exit_code": finished.exit_code,
-            "is_error": outcome.is_error,
-            "session_id": outcome.session_id,
-            "cost_usd": outcome.cost_usd,
-            "duration_s": finished.duration_s,
-        },
+        finished_data,
         Level.WARNING if outcome.is_error else Level.INFO,
     )
     output = _output(preset, outcome, finished, wt, base)
@@ -165,7 +170,13 @@ async def _launch(
     }
     env = agent_env(ctx.env, task.env, extra=ours, where=where)
     # With the environment the agent gets: that is where its CLI keeps its sessions.
-    request = await asyncio.to_thread(preset.prepare, request, env)
+    prepared = await asyncio.to_thread(preset.prepare, request, env)
+    if resumed is not None and prepared.session is None:
+        # Not on this machine: the record an earlier agent run kept in the store, if any.
+        record = await transcripts.saved(ctx, resumed)
+        if record is not None:
+            prepared = await asyncio.to_thread(preset.prepare, request, env, record)
+    request = prepared
     lost = resumed if resumed is not None and request.session is None else None
     invocation = preset.invocation(request)
     env.update(invocation.env)

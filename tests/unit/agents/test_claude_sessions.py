@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from runwright.agents.claude_code import ClaudeCode
-from runwright.agents.claude_sessions import carry, config_dir, find_transcript, project_name
+from runwright.agents.claude_sessions import (
+    carry,
+    config_dir,
+    export,
+    find_transcript,
+    install,
+    project_name,
+)
 from runwright.agents.preset import AgentRequest
 
 
@@ -117,3 +126,37 @@ def test_the_claude_code_preset_resumes_a_carried_session_or_starts_a_new_one(
     assert dropped.session is None and dropped.new_session
     argv = preset.invocation(dropped).argv
     assert "--resume" not in argv and argv[argv.index("--session-id") + 1] == dropped.new_session
+
+
+def test_a_session_exported_here_is_installed_on_another_machine(tmp_path: Path) -> None:
+    here = {"CLAUDE_CONFIG_DIR": str(tmp_path / "a")}
+    there = {"CLAUDE_CONFIG_DIR": str(tmp_path / "b")}
+    old, new = tmp_path / "wt-1", tmp_path / "wt-2"
+    source = transcript(tmp_path / "a" / "projects", old, "s", messages=["one secret-x"])
+    (source.with_suffix("") / "subagents").mkdir(parents=True)
+    (source.with_suffix("") / "subagents" / "a.jsonl").write_text(json.dumps({"cwd": str(old)}))
+
+    data = export("s", old, here, mask=lambda text: text.replace("secret-x", "***"))
+    assert data is not None and export("missing", old, here, mask=str) is None
+    assert install("s", data, new, there)
+    target = tmp_path / "b" / "projects" / project_name(new) / "s.jsonl"
+    records = [json.loads(line) for line in target.read_text().splitlines()]
+    assert {r["cwd"] for r in records if "cwd" in r} == {str(new)}
+    assert records[1]["message"] == "one ***"  # masked before it left this machine
+    side = json.loads((target.with_suffix("") / "subagents" / "a.jsonl").read_text())
+    assert side == {"cwd": str(new)}
+    assert not install("s", b"not an archive", new, there)
+    assert not install("other", data, new, there)  # the archive holds no such session
+
+
+def test_an_archive_cannot_write_outside_the_sessions_directory(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        for name, text in (("s.jsonl", b"{}\n"), ("../../evil.txt", b"x"), ("s/../../e2", b"x")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            archive.addfile(info, io.BytesIO(text))
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "c")}
+    assert install("s", out.getvalue(), tmp_path / "wt", env)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == [Path("c/projects") / project_name(tmp_path / "wt") / "s.jsonl"]
