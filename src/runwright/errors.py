@@ -75,6 +75,15 @@ class ExpressionError(SpecError):
     """A template expression failed to evaluate."""
 
 
+class TemplateSyntaxError(SpecError):
+    """A template in the spec does not parse; fix its syntax."""
+
+    def __init__(self, message: str, *, lineno: int = 1) -> None:
+        super().__init__(message, lineno=lineno)
+        #: The line of the template (1-based) the parser stopped at.
+        self.lineno = lineno
+
+
 class InputError(RunwrightError):
     """A run input is missing or has the wrong type; pass it with --input key=value."""
 

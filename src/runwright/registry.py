@@ -1,8 +1,9 @@
 """The step-kind registry: how the engine finds the implementation behind ``uses:``.
 
 Kinds come from the built-in table below and from Python entry points in the
-group ``runwright.plugins``. Importing this module is cheap: the step modules
-are imported only when a registry is built.
+group ``runwright.plugins``. Importing this module is cheap, and a built-in kind's
+module is imported only when that kind is first looked up: a pipeline of shell
+steps never imports the LLM, agent or patch code.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
-from types import MappingProxyType
 from typing import Any
 
 from runwright.errors import RegistryError
@@ -21,16 +21,16 @@ from runwright.steps.base import StepKind
 #: Entry-point group that plugins register step kinds under.
 PLUGIN_GROUP = "runwright.plugins"
 
-#: Built-in step kinds as "module:Class", imported when a registry is built.
-BUILTIN_KINDS: tuple[str, ...] = (
-    "runwright.steps.agent:AgentStep",
-    "runwright.steps.approval:ApprovalStep",
-    "runwright.steps.gate:GateStep",
-    "runwright.steps.llm:LlmStep",
-    "runwright.steps.patch_apply:PatchApplyStep",
-    "runwright.steps.python:PythonStep",
-    "runwright.steps.shell:ShellStep",
-)
+#: Built-in step kinds: name -> "module:Class", imported when the kind is first looked up.
+BUILTIN_KINDS: Mapping[str, str] = {
+    "agent": "runwright.steps.agent:AgentStep",
+    "approval": "runwright.steps.approval:ApprovalStep",
+    "gate": "runwright.steps.gate:GateStep",
+    "llm": "runwright.steps.llm:LlmStep",
+    "patch.apply": "runwright.steps.patch_apply:PatchApplyStep",
+    "python": "runwright.steps.python:PythonStep",
+    "shell": "runwright.steps.shell:ShellStep",
+}
 
 BUILTIN_SOURCE = "builtin"
 
@@ -41,6 +41,8 @@ class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, StepKind] = {}
         self._sources: dict[str, str] = {}
+        # Built-in kinds not imported yet: name -> "module:Class".
+        self._pending: dict[str, str] = {}
         # Lets a plugin's register(registry) hook call register(kind) without a
         # source and still be named correctly in duplicate errors.
         self._default_source = BUILTIN_SOURCE
@@ -65,7 +67,7 @@ class Registry:
                 "`name` to the value used in `uses:`",
                 source=source,
             )
-        if name in self._kinds:
+        if name in self._kinds or name in self._pending:
             raise RegistryError(
                 f"step kind '{name}' from {source} is already registered by "
                 f"{self._sources[name]}; rename one of them or uninstall the duplicate plugin",
@@ -76,12 +78,21 @@ class Registry:
         self._kinds[name] = kind
         self._sources[name] = source
 
+    def register_builtin(self, name: str, target: str) -> None:
+        """Add the built-in kind ``name``, imported from ``target`` (module:Class) when used."""
+        if name in self._kinds or name in self._pending:
+            raise RegistryError(f"step kind '{name}' is already registered", kind=name)
+        self._pending[name] = target
+        self._sources[name] = BUILTIN_SOURCE
+
     def get(self, name: str) -> StepKind:
         """Return the kind registered as ``name``; unknown names raise with a suggestion."""
         try:
             return self._kinds[name]
         except KeyError:
             pass
+        if name in self._pending:
+            return self._load(name)
         known = self.names()
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" did you mean '{close[0]}'?" if close else ""
@@ -99,21 +110,49 @@ class Registry:
 
     def names(self) -> list[str]:
         """All registered kind names, sorted."""
-        return sorted(self._kinds)
+        return sorted(self._sources)
 
     def kinds(self) -> Mapping[str, StepKind]:
-        """A read-only view of every registered kind, by name."""
-        return MappingProxyType(self._kinds)
+        """A read-only view of every registered kind, by name; a kind loads when read."""
+        return _KindsView(self)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._kinds
+        return name in self._sources
+
+    def _load(self, name: str) -> StepKind:
+        target = self._pending[name]
+        module_name, _, attr = target.partition(":")
+        cls: Any = getattr(importlib.import_module(module_name), attr)
+        kind: StepKind = cls()
+        if kind.name != name:
+            # The table and the class disagree: a packaging bug, caught by the tests.
+            raise RegistryError(
+                f"built-in {target} is named '{kind.name}', not '{name}'", kind=name
+            )
+        self._kinds[name] = kind
+        del self._pending[name]
+        return kind
 
 
-def _load_builtin(spec: str) -> StepKind:
-    module_name, _, attr = spec.partition(":")
-    cls: Any = getattr(importlib.import_module(module_name), attr)
-    kind: StepKind = cls()
-    return kind
+class _KindsView(Mapping[str, StepKind]):
+    """The registry's kinds as a mapping: membership and names never import a kind."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def __getitem__(self, name: str) -> StepKind:
+        if name not in self._registry:
+            raise KeyError(name)
+        return self._registry.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry.names())
+
+    def __len__(self) -> int:
+        return len(self._registry.names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._registry
 
 
 def _load_entry_point(registry: Registry, ep: EntryPoint) -> None:
@@ -155,8 +194,8 @@ def build_registry(*, plugins: bool = True) -> Registry:
     and no partially filled registry escapes.
     """
     registry = Registry()
-    for spec in BUILTIN_KINDS:
-        registry.register(_load_builtin(spec), source=BUILTIN_SOURCE)
+    for name, target in BUILTIN_KINDS.items():
+        registry.register_builtin(name, target)
     if plugins:
         # Sorted so that which of two clashing plugins "wins" the error message
         # does not depend on sys.path order.

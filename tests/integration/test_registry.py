@@ -14,7 +14,7 @@ import pytest
 from fixtures_steps.stepctx import make_context
 
 from runwright.errors import RegistryError
-from runwright.registry import Registry, build_registry, default_registry
+from runwright.registry import BUILTIN_KINDS, Registry, build_registry, default_registry
 from runwright.steps.approval import ApprovalStep
 from runwright.steps.base import StepKind
 from runwright.steps.shell import ShellStep
@@ -94,6 +94,8 @@ def test_builtins_present() -> None:
         "shell",
     ]
     assert all(isinstance(kind, StepKind) for kind in registry.kinds().values())
+    # Built-ins are listed by name before they load: each class must carry its table name.
+    assert all(kind.name == name for name, kind in registry.kinds().items())
     assert registry.source("shell") == "builtin"
     assert "shell" in registry
 
@@ -151,6 +153,27 @@ def test_importing_the_registry_does_not_import_step_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['runwright.steps.base']"
+
+
+def test_a_shell_pipeline_imports_only_the_shell_kind(tmp_path: Path) -> None:
+    spec = tmp_path / "p.yaml"
+    spec.write_text("name: p\nsteps:\n  - id: a\n    uses: shell\n    with: {run: 'true'}\n")
+    code = (
+        "import sys; from runwright import api; from runwright.registry import build_registry;"
+        f"api.validate({str(spec)!r}, registry=build_registry(plugins=False));"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    kind_modules = {target.partition(":")[0] for target in BUILTIN_KINDS.values()}
+    assert kind_modules & set(out.stdout.split()) == {"runwright.steps.shell"}
+
+
+def test_the_kinds_view_answers_membership_and_size() -> None:
+    registry = build_registry(plugins=False)
+    assert "llm" in registry and "llm" in registry.kinds() and "nope" not in registry.kinds()
+    with pytest.raises(KeyError):
+        registry.kinds()["nope"]
+    assert len(registry.kinds()) == len(registry.names()) == 7
 
 
 def test_entry_point_plugins_are_discovered(install_plugin: InstallPlugin, tmp_path: Path) -> None:

@@ -17,12 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
-from jinja2.environment import Template, TemplateExpression
-
-from runwright.errors import ExpressionError, RunwrightError
+from runwright.errors import ExpressionError, RunwrightError, TemplateSyntaxError
 from runwright.spec.models import CacheSpec, Pipeline, StepSpec
 from runwright.spec.problems import describe_value, field_label
 from runwright.spec.templates import (
@@ -37,6 +34,9 @@ from runwright.spec.templates import (
     missing_key,
 )
 from runwright.spec.yamlsrc import FieldPath
+
+if TYPE_CHECKING:
+    from jinja2.environment import Template, TemplateExpression
 
 #: ``file:line:col`` of a field path in the spec's file (``LoadedSpec.location``).
 Locate = Callable[[FieldPath], str]
@@ -137,7 +137,10 @@ class _Leaf:
 
     def error(self, exc: Exception, context: Mapping[str, Any] | None = None) -> ExpressionError:
         """An ExpressionError naming the step and field (and the key meant, for a typo)."""
-        text = exc.message if isinstance(exc, TemplateSyntaxError) else str(exc)
+        from jinja2 import TemplateSyntaxError as JinjaSyntaxError  # errors are rare
+        from jinja2 import UndefinedError
+
+        text = exc.message if isinstance(exc, JinjaSyntaxError) else str(exc)
         hint = missing_key(self.info.refs, context) if isinstance(exc, UndefinedError) else None
         if hint is not None:
             text = hint
@@ -162,6 +165,8 @@ def _text(value: Any) -> str:
 
 
 def _native(value: Any) -> Any:
+    from jinja2 import Undefined  # loaded already: only Jinja's own results come here
+
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()  # raises UndefinedError with Jinja's message
     if isinstance(value, range | Iterator):  # e.g. `x | map(...)` yields a generator

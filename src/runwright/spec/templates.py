@@ -3,6 +3,9 @@
 Shared by :mod:`runwright.spec.validate` (undefined variables are spec errors)
 and :mod:`runwright.spec.expressions` (which step outputs a step reads, and a
 fast path that renders plain ``{{ a.b.c }}`` lookups without Jinja).
+
+Jinja2 is imported only when a template needs it: plain text and plain lookups
+never do, so most specs load without it.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from runwright.errors import TemplateSyntaxError
 from runwright.spec.suggest import suggest
+
+if TYPE_CHECKING:
+    from jinja2 import nodes
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 #: The only names a template may use (besides Jinja's own globals such as ``range``).
 #: The template function that digests files (``runwright.cachekey.FileHasher``).
@@ -97,6 +101,9 @@ def environment() -> ImmutableSandboxedEnvironment:
     internals. StrictUndefined: a missing value is an error, never an empty string.
     ``keep_trailing_newline`` so a template renders exactly like its text.
     """
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
     )
@@ -147,6 +154,8 @@ def _simple_parts(source: str) -> tuple[str | Ref, ...] | None:
 
 def _chain_of(node: nodes.Getattr | nodes.Getitem) -> tuple[Ref | None, list[nodes.Node]]:
     """The ref a Getattr/Getitem chain reads, plus the sub-nodes still to visit."""
+    from jinja2 import nodes
+
     keys: list[str | int] = []
     dynamic = False
     rest: list[nodes.Node] = []
@@ -175,6 +184,8 @@ def _chain_of(node: nodes.Getattr | nodes.Getitem) -> tuple[Ref | None, list[nod
 def _refs_of(tree: nodes.Node, env: ImmutableSandboxedEnvironment) -> tuple[Ref, ...]:
     # Names bound anywhere in the template ({% for %}, {% set %}, macro arguments)
     # are treated as local everywhere: a missed check is better than a false alarm.
+    from jinja2 import nodes
+
     local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     local |= {n.name for n in tree.find_all(nodes.Macro)}
     local |= _JINJA_LOCALS | set(env.globals)
@@ -199,7 +210,7 @@ def _too_deep(lineno: int = 1) -> TemplateSyntaxError:
     return TemplateSyntaxError(
         f"expression nested too deeply (more than {MAX_TEMPLATE_DEPTH} levels); "
         "split it into smaller expressions or compute the value in a step",
-        lineno,
+        lineno=lineno,
     )
 
 
@@ -218,6 +229,9 @@ def _check_depth(tree: nodes.Node) -> None:
 
 def _parse(source: str, *, bare: bool) -> nodes.Node:
     """Jinja's syntax tree of a template (or bare expression), depth-checked."""
+    from jinja2 import TemplateSyntaxError as JinjaSyntaxError
+    from jinja2.parser import Parser
+
     env = environment()
     try:
         if not bare:
@@ -228,6 +242,8 @@ def _parse(source: str, *, bare: bool) -> nodes.Node:
             tree = parser.parse_expression()
             if not parser.stream.eos:
                 parser.fail("unexpected text after the expression", parser.stream.current.lineno)
+    except JinjaSyntaxError as exc:
+        raise TemplateSyntaxError(exc.message or "invalid syntax", lineno=exc.lineno) from exc
     except RecursionError:  # Jinja's parser recurses once per bracket level
         raise _too_deep() from None
     _check_depth(tree)
@@ -236,7 +252,7 @@ def _parse(source: str, *, bare: bool) -> nodes.Node:
 
 @functools.lru_cache(maxsize=16384)
 def analyse(source: str) -> TemplateInfo:
-    """Analyse a template string; raises ``jinja2.TemplateSyntaxError``."""
+    """Analyse a template string; raises :class:`~runwright.errors.TemplateSyntaxError`."""
     single = _SINGLE.fullmatch(source)
     inner = single.group(1) if single and not _has_markup(single.group(1)) else None
     parts = _simple_parts(source)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from jinja2 import TemplateSyntaxError
-
+from runwright.errors import TemplateSyntaxError
 from runwright.spec.graph import Reachability, cycle_through, strongly_connected
 from runwright.spec.inputs import check_type
 from runwright.spec.models import CacheSpec, Pipeline, StepSpec

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -257,3 +259,27 @@ def test_python_built_pipeline_compiles() -> None:
 def test_unknown_step_id() -> None:
     with pytest.raises(ExpressionError, match="unknown step 'zz'"):
         PIPE.render_with("zz", CTX)
+
+
+def test_plain_lookups_render_without_importing_jinja(tmp_path: Path) -> None:
+    # In a fresh interpreter: a spec of plain text and plain lookups never needs Jinja
+    # (start-up time), and one filter brings it in and renders through it.
+    spec = tmp_path / "p.yaml"
+    spec.write_text(
+        "name: p\nsteps:\n  - id: a\n    uses: shell\n    with: {run: 'echo {{ inputs.x }}'}\n"
+        "inputs:\n  x: {type: string, default: hi}\n"
+    )
+    code = (
+        "import sys; from runwright.spec import CompiledPipeline, load_spec;"
+        f"p = CompiledPipeline(load_spec({str(spec)!r}).pipeline);"
+        "ctx = {'inputs': {'x': 'hi'}, 'steps': {}};"
+        "print(p.render_with('a', ctx)['run'], 'jinja2' in sys.modules);"
+        "p = CompiledPipeline(load_spec(sys.argv[1]).pipeline);"
+        "print(p.render_with('a', ctx)['run'], 'jinja2' in sys.modules)"
+    )
+    upper = tmp_path / "upper.yaml"
+    upper.write_text(spec.read_text().replace("{{ inputs.x }}", "{{ inputs.x | upper }}"))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(upper)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split("\n")[:2] == ["echo hi False", "echo HI True"]
