@@ -12,18 +12,17 @@ import sys
 import time
 from collections.abc import Awaitable
 from contextlib import suppress
-from typing import TypeVar
-
-from rich.console import Group, RenderableType
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
+from typing import TYPE_CHECKING, TypeVar
 
 from runwright.api import Session
 from runwright.cli.output import err, markup
 from runwright.errors import StoreUnavailable
 from runwright.events import Event, EventType
 from runwright.store.records import RunRecord
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.progress import Progress, TaskID
 
 T = TypeVar("T")
 _FINAL = {EventType.STEP_SUCCEEDED, EventType.STEP_SKIPPED}
@@ -78,19 +77,33 @@ class RunProgress:
         self.done = 0
         self.running: dict[tuple[str | None, int | None], float] = {}
         self.failures: list[str] = []
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-        )
-        self.task = self.bar.add_task("starting", total=None)
         #: What each running step said last through ``StepContext.progress``.
         self.activity: dict[tuple[str | None, int | None], str] = {}
+        self._bar: tuple[Progress, TaskID] | None = None
         if live:
             # Only a live display listens: steps elsewhere compute nothing for it.
             session.on_progress = self.on_activity
+
+    def _progress_bar(self) -> tuple[Progress, TaskID]:
+        # Built (and Rich's live display imported) only for a terminal.
+        if self._bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+            )
+            self._bar = bar, bar.add_task("starting", total=None)
+        return self._bar
 
     def on_activity(self, step: str, item: int | None, text: str) -> None:
         """A running step's activity (called in this process, between renders)."""
@@ -156,14 +169,18 @@ class RunProgress:
             self.after = batch[-1].seq or self.after
 
     def render(self) -> RenderableType:
-        self.bar.update(
-            self.task,
+        from rich.console import Group
+        from rich.text import Text
+
+        bar, task = self._progress_bar()
+        bar.update(
+            task,
             description=self.run_id or "starting",
             total=self.total or None,
             completed=self.done,
         )
         now = time.time()
-        lines: list[RenderableType] = [self.bar]
+        lines: list[RenderableType] = [bar]
         for (step, item), since in list(self.running.items())[:_SHOWN_RUNNING]:
             label = step if item is None else f"{step}[{item}]"
             lines.append(Text(f"  ▸ {label}  {now - since:5.1f}s", style="blue"))
@@ -188,6 +205,8 @@ class RunProgress:
             return await task
         if not self.live:
             return await task
+        from rich.live import Live
+
         with Live(self.render(), console=err, refresh_per_second=10, transient=True) as live:
             while not task.done():
                 await asyncio.wait([task], timeout=0.1)
