@@ -55,16 +55,20 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("RUNWRIGHT_")}
 
 
-def fanout_yaml(n: int) -> str:
-    """W2: one list step producing ``n`` items, a for_each no-op over them, then a join."""
+def fanout_yaml(n: int, label: str | None = None) -> str:
+    """W2: one list step producing ``n`` items, a for_each no-op over them, then a join.
+
+    With ``label``, every step needs a worker carrying it.
+    """
+    needs = f"    labels: [{label}]\n" if label else ""
     return (
         "name: fanout\nsteps:\n"
-        "  - id: list\n    uses: python\n"
+        f"  - id: list\n    uses: python\n{needs}"
         f"    with: {{function: 'bench_steps:items', args: [{n}]}}\n"
-        "  - id: each\n    uses: python\n    needs: [list]\n"
+        f"  - id: each\n    uses: python\n    needs: [list]\n{needs}"
         "    for_each: '{{ steps.list.output }}'\n"
         "    with: {function: 'bench_steps:noop', args: {i: '{{ item }}'}}\n"
-        "  - id: join\n    uses: python\n    needs: [each]\n"
+        f"  - id: join\n    uses: python\n    needs: [each]\n{needs}"
         "    with: {function: 'bench_steps:join'}\n"
     )
 
@@ -99,14 +103,19 @@ def postgres_version(base_url: str) -> str | None:
 class WorkerPool:
     """K ``runwright worker`` processes; waits until each is registered active."""
 
-    def __init__(self, url: str, work: Path, profile_dir: Path | None = None) -> None:
+    def __init__(
+        self, url: str, work: Path, profile_dir: Path | None = None, label: str | None = None
+    ) -> None:
         self.url = url
         self.work = work
         self.profile_dir = profile_dir
+        self.label = label
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def command(self, tag: str) -> list[str]:
         args = ["worker", "--db", self.url, "--no-scheduler", "--concurrency", "4"]
+        if self.label:
+            args += ["--label", self.label]
         if self.profile_dir is None:
             return [PY, "-m", "runwright", *args]
         out = self.profile_dir / f"{tag}-{len(self.procs)}.prof"

@@ -12,6 +12,9 @@ run with ``runwright run --detach``, waits for it to finish and reads from the d
 steps/s = executed steps / (last finished_at - first started_at), and the p50/p99 of
 ``store.latencies(run_id)`` (ready or due -> started). The "idle" probe enqueues single-step
 runs one at a time onto K idle workers: that is the wake-up latency LISTEN/NOTIFY serves.
+The "claim under load" probe does the same onto one more worker while K workers run a
+fan-out of 6·N items labelled ``load`` (which only they carry, so the probe worker stays
+free): ready -> started there is the wake-up and claim of a free worker on a busy database.
 
 Results print as a table and are written to bench/results/distributed.json.
 """
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dist_cluster import (
+    FINISHED,
     WorkerPool,
     clean_env,
     cpu_seconds,
@@ -51,12 +55,19 @@ HERE = Path(__file__).resolve().parent
 #: How often an idle worker polls a database that cannot notify (runwright's default).
 POLL_INTERVAL = 0.25
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
+#: The label of the load in the claim-under-load probe: the probe's worker lacks it.
+LOAD_LABEL = "load"
 
 
 def prepare(work: Path, n: int) -> dict[str, Path]:
     """Write the step module and the pipelines into the directory workers run in."""
     (work / "bench_steps.py").write_text((HERE / "bench_steps.py").read_text())
-    files = {"W1 chain": chain_yaml(n), "W2 fan-out": fanout_yaml(n), "idle": chain_yaml(1)}
+    files = {
+        "W1 chain": chain_yaml(n),
+        "W2 fan-out": fanout_yaml(n),
+        "idle": chain_yaml(1),
+        "loaded": fanout_yaml(6 * n, label=LOAD_LABEL),
+    }
     paths: dict[str, Path] = {}
     for name, text in files.items():
         path = work / f"{name.split()[0].lower()}.yaml"
@@ -88,29 +99,32 @@ async def workload(
     }
 
 
-async def idle_probe(
-    store: Store, pool: WorkerPool, url: str, work: Path, pipeline: Path, k: int, runs: int
-) -> dict[str, Any]:
-    """Enqueue ``runs`` one-step runs one at a time, each once the previous one finished."""
+async def probe_runs(
+    store: Store, url: str, work: Path, pipeline: Path, *, runs: int, until: str | None = None
+) -> list[float]:
+    """Ready -> started of one-step runs enqueued one at a time, each once the previous one
+    finished: ``runs`` of them, or (with ``until``) as many as fit before that run ends."""
     from runwright.api import Session
     from runwright.settings import Settings
 
-    await pool.start(k, store, f"idle-k{k}")
     latencies: list[float] = []
-    try:
-        settings = Settings.from_env(clean_env(), cwd=work, db=url)
-        async with Session(settings) as session:
-            for _ in range(runs):
-                # A random pause spanning one poll period: on SQLite the enqueue then lands
-                # at a uniformly random phase of each worker's poll timer.
-                await asyncio.sleep(0.05 + random.uniform(0.0, POLL_INTERVAL))
-                result = await session.start_run(pipeline, detach=True)
-                run = await wait_finished(store, result.run_id, every=0.01)
-                if str(run.status) != "succeeded":
-                    raise RuntimeError(f"idle probe run {run.id} {run.status}: {run.error}")
-                latencies.extend(await store.latencies(run.id))
-    finally:
-        pool.stop()
+    settings = Settings.from_env(clean_env(), cwd=work, db=url)
+    async with Session(settings) as session:
+        while len(latencies) < runs:
+            if until is not None and str((await store.get_run(until)).status) in FINISHED:
+                break
+            # A random pause spanning one poll period: on SQLite the enqueue then lands
+            # at a uniformly random phase of each worker's poll timer.
+            await asyncio.sleep(0.05 + random.uniform(0.0, POLL_INTERVAL))
+            result = await session.start_run(pipeline, detach=True)
+            run = await wait_finished(store, result.run_id, every=0.01)
+            if str(run.status) != "succeeded":
+                raise RuntimeError(f"probe run {run.id} {run.status}: {run.error}")
+            latencies.extend(await store.latencies(run.id))
+    return latencies
+
+
+def latency_row(latencies: list[float]) -> dict[str, Any]:
     return {
         "status": "succeeded",
         "steps": len(latencies),
@@ -119,6 +133,38 @@ async def idle_probe(
         "latency_max_ms": max(latencies) * 1000,
         "latencies_ms": [round(x * 1000, 2) for x in latencies],
     }
+
+
+async def idle_probe(
+    store: Store, pool: WorkerPool, url: str, work: Path, pipeline: Path, k: int, runs: int
+) -> dict[str, Any]:
+    """Enqueue ``runs`` one-step runs one at a time onto ``k`` idle workers."""
+    await pool.start(k, store, f"idle-k{k}")
+    try:
+        return latency_row(await probe_runs(store, url, work, pipeline, runs=runs))
+    finally:
+        pool.stop()
+
+
+async def loaded_probe(
+    store: Store, url: str, work: Path, pipelines: dict[str, Path], k: int, profile: Path | None
+) -> dict[str, Any]:
+    """One-step runs onto a free worker while ``k`` workers run the labelled fan-out."""
+    load = WorkerPool(url, work, profile, label=LOAD_LABEL)
+    free = WorkerPool(url, work, profile)
+    await load.start(k, store, f"load-k{k}")
+    try:
+        await free.start(1, store, f"probe-k{k}")
+        run_id = enqueue(url, pipelines["loaded"], work)
+        latencies = await probe_runs(store, url, work, pipelines["idle"], runs=10_000, until=run_id)
+        run = await wait_finished(store, run_id)
+    finally:
+        load.stop()
+        free.stop()
+    fanout = await measure(store, run)
+    if not latencies:
+        raise RuntimeError(f"the load run {run_id} ended before one probe ran; raise --n")
+    return {**latency_row(latencies), "load_steps_per_s": fanout["steps_per_s"]}
 
 
 async def one_database(db: str, url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -130,10 +176,12 @@ async def one_database(db: str, url: str, args: argparse.Namespace) -> list[dict
         store = open_store(url)
         try:
             for k in args.workers:
-                for name in ("W1 chain", "W2 fan-out", "idle"):
+                for name in ("W1 chain", "W2 fan-out", "idle", "claim under load"):
                     tag = f"{db}-k{k}-{name.split()[0]}"
                     print(f"  {db:10} K={k} {name} ...", flush=True)
-                    if name == "idle":
+                    if name == "claim under load":
+                        result = await loaded_probe(store, url, work, pipelines, k, args.profile)
+                    elif name == "idle":
                         result = await idle_probe(
                             store, pool, url, work, pipelines[name], k, args.idle_runs
                         )
@@ -177,11 +225,13 @@ def show(rows: list[dict[str, Any]]) -> None:
         "split",
     )
     for r in rows:
-        idle = r["workload"] == "idle"
+        idle = r["workload"] in ("idle", "claim under load")
+        load = r.get("load_steps_per_s")
         table.add_row(
             r["db"],
             str(r["workers"]),
-            ("idle wake-up" if idle else r["workload"])
+            ("idle wake-up" if r["workload"] == "idle" else r["workload"])
+            + ("" if load is None else f" ({load:,.0f} steps/s)")
             + ("" if r["status"] == "succeeded" else f" ({r['status']}!)"),
             str(r["steps"]),
             "" if idle else f"{r['seconds']:.2f}",
