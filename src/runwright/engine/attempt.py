@@ -25,7 +25,7 @@ from runwright.engine.hit import (
 from runwright.engine.logwriter import LogWriter
 from runwright.engine.orphans import clear_orphans
 from runwright.engine.resilience import retrying, transact
-from runwright.engine.spending import spend_guard
+from runwright.engine.spending import LazySpendGuard
 from runwright.errors import (
     IllegalTransition,
     StoreUnavailable,
@@ -171,7 +171,7 @@ async def execute(
             _log=writer.write,
             _on_process=record_process,
             store=store,
-            guard=spend_guard(rc, a, store),
+            guard=LazySpendGuard(rc, a, store),
             _progress=_progress_of(rc, a),
             feedback=start.feedback,
         )
