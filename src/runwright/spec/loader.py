@@ -42,10 +42,32 @@ def spec_hash(pipeline: Pipeline) -> str:
     comments, formatting, key order and ``30s`` vs ``30`` do not change it; and
     only fields the spec sets, so adding a model field later does not change the
     hash of every existing spec (which would make every run look changed).
+
+    The text is hashed as it is written, one step at a time: a 10,000-step
+    pipeline never exists twice more in memory as a dump and its JSON.
     """
-    data = pipeline.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256()
+    top = pipeline.model_dump(by_alias=True, mode="json", exclude_unset=True, exclude={"steps"})
+    top["steps"] = _STEPS
+    for i, key in enumerate(sorted(top)):
+        digest.update(f"{',' if i else '{'}{_canonical(key)}:".encode())
+        if key != "steps":
+            digest.update(_canonical(top[key]).encode("utf-8", "surrogatepass"))
+            continue
+        for j, step in enumerate(pipeline.steps):
+            data = step.model_dump(by_alias=True, mode="json", exclude_unset=True)
+            digest.update(f"{',' if j else '['}{_canonical(data)}".encode("utf-8", "surrogatepass"))
+        digest.update(b"]")
+    digest.update(b"}")
+    return digest.hexdigest()
+
+
+#: Stands in for the steps while the keys are ordered; they are hashed one by one.
+_STEPS = object()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -127,6 +149,7 @@ def parse_spec(
         problems = [Problem(p, message, mark=mark) for p, mark, message in document.problems]
         _validate(document.data, problems, kinds)
         raise spec_error(locate_problems(problems, document.source_map, filename))
+    del document  # the raw values, dead once validated: not alive while the hash is computed
     return LoadedSpec(pipeline, text, file, spec_hash(pipeline))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -63,6 +65,36 @@ def test_hash_ignores_comments_formatting_and_equivalent_spellings() -> None:
     assert a.spec_hash == b.spec_hash
     assert a.spec_hash != c.spec_hash
     assert a.spec_hash == spec_hash(a.pipeline)
+
+
+EXAMPLES = Path(__file__).parents[3] / "examples"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        GOOD,
+        EXAMPLES / "app-builder" / "pipeline.yaml",
+        EXAMPLES / "fix-failing-test" / "project" / "pipeline.yaml",
+    ],
+    ids=lambda p: p.parent.name,
+)
+def test_hash_is_the_sha256_of_the_canonical_json_of_what_is_set(path: Path) -> None:
+    # The definition (the hash is hashed step by step, and must stay this for stored runs).
+    pipeline = load_spec(path).pipeline
+    data = pipeline.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert spec_hash(pipeline) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_hash_of_unicode_text_and_many_steps() -> None:
+    steps = "".join(
+        f"  - {{id: s{i}, uses: shell, with: {{run: 'echo é ✓ {i}'}}}}\n" for i in range(30)
+    )
+    pipeline = parse_spec(f"name: ünï\ndescription: 'a \u2028 b'\nsteps:\n{steps}").pipeline
+    data = pipeline.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert spec_hash(pipeline) == hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_hash_of_a_python_built_pipeline_matches_the_yaml_one() -> None:
