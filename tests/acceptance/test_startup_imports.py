@@ -24,12 +24,14 @@ main()
 """
 
 #: Modules a one-step shell run has no use for: other step kinds, the LLM and agent
-#: code, the price table, Jinja (no template needs it) and Rich's live display (no
-#: terminal).
+#: code, the price table, Jinja (no template needs it), Rich's live display (no
+#: terminal) and tables, and the TOML parser (no runwright.toml).
 NOT_FOR_A_SHELL_RUN = (
     "jinja2",
     "rich.live",
     "rich.progress",
+    "rich.table",
+    "tomllib",
     "runwright.agents",
     "runwright.costs",
     "runwright.patches",

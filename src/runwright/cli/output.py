@@ -14,12 +14,14 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Collection
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class _Console(Console):
@@ -134,6 +136,8 @@ def table(*columns: str, wrap: Collection[str] = ()) -> Table:
     columns (free text, names) give way: they wrap between words, and a word
     too long for them ends in an ellipsis. The others (ids, states, times) stay whole.
     """
+    from rich.table import Table  # only commands that print a table pay for it
+
     grid = Table(box=None)
     for column in columns:
         if column in wrap:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +86,8 @@ def load_config(path: Path | None, *, found_by: str = "--config") -> LoadedConfi
 
 def parse_config(text: str, *, path: Path, found_by: str = "--config") -> LoadedConfig:
     """Validate the TOML ``text`` of ``path``; every problem is one located line."""
+    import tomllib  # only when there is a file: most runs have none
+
     name = str(path)
     try:
         raw = tomllib.loads(text)
