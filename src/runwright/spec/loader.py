@@ -48,8 +48,7 @@ def spec_hash(pipeline: Pipeline) -> str:
     """
     digest = hashlib.sha256()
     top = pipeline.model_dump(by_alias=True, mode="json", exclude_unset=True, exclude={"steps"})
-    top["steps"] = _STEPS
-    for i, key in enumerate(sorted(top)):
+    for i, key in enumerate(sorted([*top, "steps"])):
         digest.update(f"{',' if i else '{'}{_canonical(key)}:".encode())
         if key != "steps":
             digest.update(_canonical(top[key]).encode("utf-8", "surrogatepass"))
@@ -60,10 +59,6 @@ def spec_hash(pipeline: Pipeline) -> str:
         digest.update(b"]")
     digest.update(b"}")
     return digest.hexdigest()
-
-
-#: Stands in for the steps while the keys are ordered; they are hashed one by one.
-_STEPS = object()
 
 
 def _canonical(value: Any) -> str:
