@@ -44,7 +44,7 @@ async def read_logs(
             continue
         if not follow or ended:
             return
-        status = (await store.get_run(run.id)).status
+        status = await store.run_status(run.id)
         # One more pass after the end: chunks committed before the run's last commit
         # may have landed after the read above.
         if status.finished or status is RunStatus.WAITING:

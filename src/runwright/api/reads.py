@@ -140,7 +140,7 @@ class SessionReads:
             if batch:
                 after = batch[-1].seq or after
                 continue
-            status = (await self.store.get_run(run.id)).status
+            status = await self.store.run_status(run.id)
             if status.finished or status is RunStatus.WAITING:
                 return
             await asyncio.sleep(poll)

@@ -315,7 +315,9 @@ class Session(SessionReads):
                 status = await worker.drive(rc)
         finally:
             await worker.stop()
-        final = await self.store.get_run(run.id)
+        error = None
+        if status not in (RunStatus.SUCCEEDED, RunStatus.WAITING):  # these record no error
+            error = (await self.store.get_run(run.id)).error
         waiting: list[str] = []
         if status is RunStatus.WAITING:
             waiting = sorted(
@@ -327,7 +329,7 @@ class Session(SessionReads):
                     if str(a.state) == "waiting"
                 }
             )
-        return RunResult(run.id, status, final.error, waiting_for=waiting)
+        return RunResult(run.id, status, error, waiting_for=waiting)
 
     async def cancel(self, run_id: str, *, reason: str = "cancelled by user") -> RunRecord:
         run = await self.store.get_run(run_id)

@@ -35,9 +35,13 @@ async def wait_for_run(
             "no live worker is connected to this database; the run is queued until one "
             "starts (`runwright worker`)"
         )
+    # Poll the status alone (not the run's spec); read the whole run once at the end.
     while True:
-        run = await retrying(store, "read the run", partial(store.get_run, run_id))
-        if run.status.finished or run.status is RunStatus.WAITING:
+        status = await retrying(store, "read the run", partial(store.run_status, run_id))
+        if status.finished or status is RunStatus.WAITING:
+            run = await retrying(store, "read the run", partial(store.get_run, run_id))
+            if not (run.status.finished or run.status is RunStatus.WAITING):
+                continue  # approved between the two reads: it runs again
             waiting: list[str] = []
             if run.status is RunStatus.WAITING:
                 waiting = sorted(

@@ -119,9 +119,8 @@ async def cancel_in_tx(tx: Transaction, run_id: str, *, reason: str) -> None:
     await tx.set_run_status(
         run_id, check_run(status, RunStatus.CANCELLED), finished=True, error=reason
     )
-    for a in await tx.current_attempts(run_id):
-        if a.state is A.WAITING:
-            await tx.transition(a.id, A.WAITING, A.CANCELLED, reason=reason)
+    for a in await tx.current_attempts(run_id, (A.WAITING,)):
+        await tx.transition(a.id, A.WAITING, A.CANCELLED, reason=reason)
     await tx.add_events(
         [Event(EventType.RUN_CANCELLED, run_id, level=Level.WARNING, data={"reason": reason})]
     )

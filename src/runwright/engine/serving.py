@@ -129,8 +129,8 @@ class ServingWorker(Worker):
                         return
                     mine = [
                         a
-                        for a in await tx.current_attempts(run_id)
-                        if a.state is A.CANCELLED and a.worker_id == self.id
+                        for a in await tx.current_attempts(run_id, (A.CANCELLED,))
+                        if a.worker_id == self.id
                     ]
                     await reopen(tx, mine, reason="resumed")
 

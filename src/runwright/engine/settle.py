@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 from runwright.engine.context import RunContext
 from runwright.events import Event, EventType, Level
 from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Transaction
-from runwright.store.records import NO_ITEM
 
 A = AttemptState
 
@@ -24,30 +22,24 @@ async def settle(tx: Transaction, rc: RunContext, *, poll_interval: float) -> Ru
     status = await tx.lock_run(rc.run_id)
     if status is not RunStatus.RUNNING:
         return status
-    current = await tx.current_attempts(rc.run_id)
-    states = Counter(a.state for a in current)
+    # Counted in SQL: a run of 100,000 items settles without loading its attempts.
+    tally = await tx.tally(rc.run_id)
     now = time.time()
-    ready = [a.not_before for a in current if a.state is A.READY]
-    if ready:
-        return max(0.0, min(min(ready) - now, poll_interval))
-    # A for_each parent waiting for its items holds no worker: it is not in flight.
-    in_flight = [
-        a
-        for a in current
-        if a.state in (A.LEASED, A.RUNNING) and not (a.item == NO_ITEM and a.worker_id is None)
-    ]
-    if in_flight:
+    if tally.next_ready is not None:
+        return max(0.0, min(tally.next_ready - now, poll_interval))
+    if tally.held:
         return poll_interval
-    if states[A.WAITING]:
-        waiting = sorted({a.step_id for a in current if a.state is A.WAITING})
+    if tally.counts.get(A.WAITING):
+        waiting = sorted({a.step_id for a in await tx.current_attempts(rc.run_id, (A.WAITING,))})
         await tx.set_run_status(rc.run_id, RunStatus.WAITING)
         await tx.add_events([Event(EventType.RUN_WAITING, rc.run_id, data={"steps": waiting})])
         return RunStatus.WAITING
-    if states[A.PENDING] or states[A.RUNNING]:
-        stuck = sorted({a.step_id for a in current if not a.state.finished})
+    if tally.counts.get(A.PENDING) or tally.counts.get(A.RUNNING):
+        unfinished = [s for s in A if not s.finished]
+        stuck = sorted({a.step_id for a in await tx.current_attempts(rc.run_id, unfinished)})
         await rc.committer.fail_run(tx, rc.run_id, f"run cannot progress: {stuck}")
         return RunStatus.FAILED
-    started = min((a.created_at for a in current), default=now)
+    started = now if tally.first_created is None else tally.first_created
     await tx.set_run_status(rc.run_id, RunStatus.SUCCEEDED, finished=True)
     await tx.add_events(
         [

@@ -360,8 +360,11 @@ class Worker:
 
     async def _poll(self, rc: RunContext) -> None:
         """Notice outside changes: a cancel, or work made ready by another process."""
-        status = await retrying(self.store, "read the run", lambda: self.store.get_run(rc.run_id))
-        if status.status is RunStatus.CANCELLED:
+        # The status alone: the run's row also holds its whole spec, read here every poll.
+        status = await retrying(
+            self.store, "read the run", lambda: self.store.run_status(rc.run_id)
+        )
+        if status is RunStatus.CANCELLED:
             self.request_stop(immediate=True)
             return
         for a in await self._claim_run(rc, self.concurrency - self._active):

@@ -28,6 +28,7 @@ from runwright.store.records import (
     NewAttempt,
     OutputRef,
     RunRecord,
+    RunTally,
     ScheduleRecord,
     WorkerRecord,
 )
@@ -185,7 +186,15 @@ class Transaction(LedgerTransaction, GuardTransaction, Protocol):
         self, key: str, *, kind: str, value_json: str, run_id: str, step_id: str
     ) -> None: ...
 
-    async def current_attempts(self, run_id: str) -> list[AttemptRecord]: ...
+    async def current_attempts(
+        self, run_id: str, states: Collection[AttemptState] | None = None
+    ) -> list[AttemptRecord]:
+        """The run's current attempts in creation order; only those in ``states`` if given."""
+        ...
+
+    async def tally(self, run_id: str) -> RunTally:
+        """The run's current attempts counted by state, without loading them."""
+        ...
 
     async def record_process(self, attempt_id: int, process: str, *, worker_id: str) -> None:
         """Record the process group (JSON) an in-flight attempt of ``worker_id`` started.
@@ -210,6 +219,13 @@ class Store(Protocol):
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id or unique id prefix; :class:`NotFoundError` otherwise."""
+        ...
+
+    async def run_status(self, run_id: str) -> RunStatus:
+        """The status of the run with exactly this id, without reading its spec and inputs.
+
+        What polling loops read; :class:`NotFoundError` if there is no such run.
+        """
         ...
 
     async def list_runs(

@@ -27,9 +27,11 @@ ATTEMPT_COLUMNS = (
     "id, run_id, step_id, item, number, try, state, reason, superseded, waiting_on,"
     " not_before, worker_id, lease_expires, created_at, started_at, finished_at, error"
 )
-RUN_COLUMNS = (
-    "id, pipeline, spec_hash, spec_source, spec_path, inputs, status, created_at, updated_at,"
-    " options, error, started_at, finished_at"
+#: Selects whole runs (spec text included); append ``WHERE r.…``.
+RUN_SELECT = (
+    "SELECT r.id, r.pipeline, r.spec_hash, s.source, r.spec_path, r.inputs, r.status,"
+    " r.created_at, r.updated_at, r.options, r.error, r.started_at, r.finished_at"
+    " FROM runs r JOIN run_specs s ON s.run_id = r.id"
 )
 WORKER_COLUMNS = "id, host, pid, state, concurrency, labels, started_at, heartbeat_at"
 

@@ -27,7 +27,7 @@ from runwright.store.records import (
 )
 from runwright.store.sql import (
     ATTEMPT_COLUMNS,
-    RUN_COLUMNS,
+    RUN_SELECT,
     WORKER_COLUMNS,
     Row,
     attempt_from_row,
@@ -70,11 +70,11 @@ class SqlStore(CostReads, LogReads, ABC):
     # -- runs ------------------------------------------------------------------------------
 
     async def get_run(self, run_id: str) -> RunRecord:
-        rows = await self._rows(f"SELECT {RUN_COLUMNS} FROM runs WHERE id=?", (run_id,))
+        rows = await self._rows(f"{RUN_SELECT} WHERE r.id=?", (run_id,))
         if not rows and run_id:
             # A prefix, compared exactly (LIKE ignores case on SQLite only).
             rows = await self._rows(
-                f"SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, length(?)) = ? LIMIT 2",
+                f"{RUN_SELECT} WHERE substr(r.id, 1, length(?)) = ? LIMIT 2",
                 (run_id, run_id),
             )
             if len(rows) > 1:
@@ -85,12 +85,18 @@ class SqlStore(CostReads, LogReads, ABC):
             )
         return run_from_row(rows[0])
 
+    async def run_status(self, run_id: str) -> RunStatus:
+        rows = await self._rows("SELECT status FROM runs WHERE id=?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"no run {run_id!r} in {self.label}")
+        return RunStatus(rows[0][0])
+
     async def list_runs(
         self, *, limit: int = 50, status: RunStatus | None = None
     ) -> list[RunRecord]:
-        where, args = ("WHERE status=?", (str(status),)) if status else ("", ())
+        where, args = ("WHERE r.status=?", (str(status),)) if status else ("", ())
         rows = await self._rows(
-            f"SELECT {RUN_COLUMNS} FROM runs {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+            f"{RUN_SELECT} {where} ORDER BY r.created_at DESC, r.id DESC LIMIT ?",
             (*args, limit),
         )
         return [run_from_row(r) for r in rows]

@@ -32,6 +32,7 @@ from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_patches import PatchWrites
 from runwright.store.sql_processes import ProcessWrites
 from runwright.store.sql_schedules import ScheduleWrites
+from runwright.store.sql_tally import TallyReads
 from runwright.store.sql_trust import TrustWrites
 
 A = AttemptState
@@ -47,6 +48,7 @@ class SqlTransaction(
     TrustWrites,
     PatchWrites,
     GcReads,
+    TallyReads,
 ):
     """Implements :class:`runwright.store.base.Transaction` over a :class:`Cursor`."""
 
@@ -107,13 +109,12 @@ class SqlTransaction(
 
     async def insert_run(self, run: RunRecord) -> None:
         await self._c.count(
-            "INSERT INTO runs (id, pipeline, spec_hash, spec_source, spec_path, inputs, options,"
-            " status, created_at, started_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO runs (id, pipeline, spec_hash, spec_path, inputs, options,"
+            " status, created_at, started_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 run.id,
                 run.pipeline,
                 run.spec_hash,
-                run.spec_source,
                 run.spec_path,
                 json.dumps(run.inputs),
                 json.dumps(run.options),
@@ -122,6 +123,10 @@ class SqlTransaction(
                 run.started_at,
                 run.updated_at,
             ),
+        )
+        # Apart from the row every claim reads (see migration 0009).
+        await self._c.count(
+            "INSERT INTO run_specs (run_id, source) VALUES (?, ?)", (run.id, run.spec_source)
         )
 
     async def set_run_status(
@@ -142,9 +147,9 @@ class SqlTransaction(
         if status is RunStatus.RUNNING:
             self.made_ready += 1  # a resumed or approved run may have ready work
         if spec is not None:
-            await self._c.count(
-                "UPDATE runs SET spec_hash=?, spec_source=? WHERE id=?", (*spec, run_id)
-            )
+            spec_hash, source = spec
+            await self._c.count("UPDATE runs SET spec_hash=? WHERE id=?", (spec_hash, run_id))
+            await self._c.count("UPDATE run_specs SET source=? WHERE run_id=?", (source, run_id))
 
     async def run_status(self, run_id: str) -> RunStatus:
         rows = await self._c.rows("SELECT status FROM runs WHERE id=?", (run_id,))
@@ -363,10 +368,3 @@ class SqlTransaction(
             (run_id, *ids),
         )
         return {r[0]: AttemptState(r[1]) for r in rows}
-
-    async def current_attempts(self, run_id: str) -> list[AttemptRecord]:
-        rows = await self._c.rows(
-            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id=? AND superseded=0 ORDER BY id",
-            (run_id,),
-        )
-        return [attempt_from_row(r) for r in rows]
