@@ -81,6 +81,11 @@ def topological_order(pipeline: Pipeline) -> tuple[str, ...]:
     return tuple(order)
 
 
+def _unique(needs: tuple[str, ...]) -> tuple[str, ...]:
+    # The spec's own tuple when it repeats nothing (almost always): not a copy per step.
+    return needs if len(set(needs)) == len(needs) else tuple(dict.fromkeys(needs))
+
+
 def build_plan(
     pipeline: Pipeline, registry: Registry, compiled: CompiledPipeline | None = None
 ) -> Plan:
@@ -100,7 +105,7 @@ def build_plan(
         steps[s.id] = PlannedStep(
             id=s.id,
             kind=kind,
-            needs=tuple(dict.fromkeys(s.needs)),
+            needs=_unique(s.needs),
             dependents=tuple(dependents[s.id]),
             retry=s.retry or defaults.retry or _NO_RETRY,
             timeout=s.timeout if s.timeout is not None else defaults.timeout,

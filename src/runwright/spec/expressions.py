@@ -236,6 +236,9 @@ def _leaf(site: _Site, path: FieldPath, source: str, *, bare: bool) -> _Leaf:
         ) from exc
 
 
+_NO_REFS: frozenset[str] = frozenset()  # shared: most steps reference no other step
+
+
 class _Step:
     __slots__ = (
         "cache_key",
@@ -250,7 +253,8 @@ class _Step:
 
     def __init__(self, step: StepSpec, by_id: Mapping[str, StepSpec], site: _Site) -> None:
         sid = step.id
-        self.with_dynamic, self.with_ = _compile_value(site, ("with",), dict(step.with_))
+        # Static values are kept as the spec holds them (not copied): rendering copies.
+        self.with_dynamic, self.with_ = _compile_value(site, ("with",), step.with_)
         self.if_: Any = step.if_
         if isinstance(step.if_, str):
             self.if_ = _leaf(site, ("if",), step.if_, bare=not has_template(step.if_))
@@ -278,7 +282,26 @@ class _Step:
                 # `steps[name]`, `steps.items()`: any step it needs may be read
                 ids.update(_ancestors(step, by_id))
         ids.discard(sid)
-        self.refs = frozenset(ids)
+        self.refs = frozenset(ids) if ids else _NO_REFS
+
+    @property
+    def is_static(self) -> bool:
+        """Whether nothing of the step is rendered: :meth:`of_static` rebuilds it from its spec."""
+        return not (
+            self.with_dynamic
+            or isinstance(self.if_, _Leaf)
+            or self.for_each is not None
+            or self.cache_key is not None
+        )
+
+    @classmethod
+    def of_static(cls, step: StepSpec) -> _Step:
+        """The compiled form of a step without templates, taken from its spec as it is."""
+        self = cls.__new__(cls)
+        self.with_dynamic, self.with_, self.if_ = False, step.with_, step.if_
+        self.for_each = self.cache_key = None
+        self.refs, self.uses_env, self.uses_files = _NO_REFS, False, False
+        return self
 
 
 def _refs(node: Any) -> Iterator[Ref]:
@@ -318,14 +341,21 @@ class CompiledPipeline:
     """
 
     def __init__(self, pipeline: Pipeline, *, locate: Locate | None = None) -> None:
+        self._pipeline = pipeline
         by_id = {s.id: s for s in pipeline.steps}
-        self._steps = {
-            s.id: _Step(s, by_id, _Site(s.id, i, locate)) for i, s in enumerate(pipeline.steps)
-        }
+        self._steps: dict[str, _Step] = {}
+        for i, s in enumerate(pipeline.steps):
+            step = _Step(s, by_id, _Site(s.id, i, locate))
+            # A step without templates is answered from its spec: nothing compiled to keep.
+            if not step.is_static:
+                self._steps[s.id] = step
 
     def _step(self, step_id: str) -> _Step:
+        step = self._steps.get(step_id)
+        if step is not None:
+            return step
         try:
-            return self._steps[step_id]
+            return _Step.of_static(self._pipeline.step(step_id))
         except KeyError:
             raise ExpressionError(f"unknown step {step_id!r}", step_id=step_id) from None
 

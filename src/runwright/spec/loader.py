@@ -27,7 +27,7 @@ from runwright.spec.problems import (
     spec_error,
 )
 from runwright.spec.validate import KindSchema, check_pipeline, check_steps
-from runwright.spec.yamlsrc import SourceMap, YamlSyntaxError, compose
+from runwright.spec.yamlsrc import FieldPath, SourceMap, YamlSyntaxError, compose
 
 __all__ = ["KindSchema", "LoadedSpec", "load_spec", "parse_spec", "spec_hash"]
 
@@ -132,7 +132,7 @@ def parse_spec(
     filename = str(file) if file is not None else STRING_NAME
     try:
         # Without positions: they are only needed to say where problems are.
-        document = compose(text, positions=False)
+        document = compose(text, positions=False, finish=_step_model)
     except YamlSyntaxError as exc:
         problem = Problem((), exc.message, mark=exc.mark)
         raise spec_error(locate_problems([problem], SourceMap(), filename)) from None
@@ -174,6 +174,22 @@ def _validate(
         return None
     problems.extend(check_pipeline(pipeline, kinds=kinds))
     return pipeline
+
+
+def _step_model(path: FieldPath, value: Any) -> Any:
+    """Each step as its model as soon as it is read, so that its raw values are freed at once.
+
+    A 10,000-step load then peaks at the models plus one raw step, not at both in
+    full. Only on the first pass: an invalid step stays raw for the whole document's
+    validation to fail on, and the second pass validates fresh values to report every
+    problem and where it is.
+    """
+    if len(path) != 2 or path[0] != "steps" or not isinstance(value, dict):
+        return value
+    try:
+        return StepSpec.model_validate(value)
+    except ValidationError:
+        return value
 
 
 def _check_partial(data: dict[str, Any], kinds: Mapping[str, KindSchema] | None) -> list[Problem]:

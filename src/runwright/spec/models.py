@@ -159,6 +159,18 @@ class StepSpec(_Model):
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
 
+    def model_post_init(self, context: Any, /) -> None:
+        # Which fields a step sets is read only by exclude_unset (the spec hash) and never
+        # changes (the model is frozen), and 10,000 steps set a handful of distinct
+        # combinations: one set per combination, not one of 216 bytes per step.
+        given = self.__pydantic_fields_set__
+        object.__setattr__(
+            self, "__pydantic_fields_set__", _GIVEN.setdefault(frozenset(given), given)
+        )
+
+
+_GIVEN: dict[frozenset[str], set[str]] = {}
+
 
 class RunBudget(_Model):
     """``budget: {usd: N}``: what one run may spend on model calls, in USD."""

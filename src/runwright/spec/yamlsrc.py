@@ -15,6 +15,7 @@ Mapping keys are always taken as the text written (``on: x`` has the key
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 #: A location inside the document: mapping keys and sequence indexes, outermost first.
 FieldPath = tuple[str | int, ...]
+#: Called with each finished mapping or sequence: ``(path, value) -> value to keep``.
+Finish = Callable[[FieldPath, Any], Any]
 
 #: Deeper nesting than this is rejected (a pipeline needs maybe ten levels).
 MAX_DEPTH = 100
@@ -121,10 +124,17 @@ class _Frame:
 
 class _Composer:
     def __init__(
-        self, text: str, max_depth: int, max_nodes: int, pure_python: bool, positions: bool
+        self,
+        text: str,
+        max_depth: int,
+        max_nodes: int,
+        pure_python: bool,
+        positions: bool,
+        finish: Finish | None,
     ) -> None:
         self.loader = yaml.SafeLoader(text) if pure_python else _Loader(text)
         self.positions = positions
+        self.finish = finish
         self.max_depth = max_depth
         self.max_nodes = max_nodes
         self.values: dict[FieldPath, Mark] = {}
@@ -204,6 +214,8 @@ class _Composer:
                 if frame.anchor:
                     self.anchors[frame.anchor] = (frame.container, frame.size)
                 done, size, mark = frame.container, frame.size, frame.mark
+                if self.finish is not None:
+                    done = self.finish(frame.path, done)
                 top = stack[-1] if stack else None
             if top is None:
                 if self.positions:
@@ -319,6 +331,7 @@ def compose(
     max_nodes: int = MAX_NODES,
     pure_python: bool = False,
     positions: bool = True,
+    finish: Finish | None = None,
 ) -> YamlDocument:
     """Parse one YAML document; raise :class:`YamlSyntaxError` for text that is not valid YAML.
 
@@ -326,6 +339,9 @@ def compose(
     ``positions=False`` leaves the source map empty: a map of every value's position
     is most of the memory of loading a large pipeline (40 of 60 MB for 10,000
     steps), and only problems need it; the document's own problems still have theirs.
+    ``finish(path, value)`` is called as each mapping or sequence is complete and its
+    result stands in the document for the value: a caller can turn parts into their
+    final form while the rest is read, so that the raw part is freed at once.
     """
     try:
         text.encode("utf-8")
@@ -336,7 +352,7 @@ def compose(
     composer = None
     try:
         # Inside the try: the pure-Python reader rejects bad characters on construction.
-        composer = _Composer(text, max_depth, max_nodes, pure_python, positions)
+        composer = _Composer(text, max_depth, max_nodes, pure_python, positions, finish)
         data = composer.run()
     except yaml.YAMLError as exc:
         if not pure_python and is_libyaml_depth_limit(exc):
@@ -349,6 +365,7 @@ def compose(
                 max_nodes=max_nodes,
                 pure_python=True,
                 positions=positions,
+                finish=finish,
             )
         raise syntax_error(text, exc) from None
     finally:
