@@ -16,6 +16,7 @@ from runwright.store.records import AttemptRecord, NewAttempt, RunRecord
 
 A = AttemptState
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_INSERT_SLICE = 500
 
 
 def new_run_id() -> str:
@@ -94,7 +95,12 @@ async def create_run_in_tx(
         started_at=now,
     )
     await tx.insert_run(run)
-    await tx.insert_attempts(initial_attempts(run.id, plan, plan.order))
+    # In slices: the rows of a 10,000-step run are not all built in memory at once.
+    order = plan.order
+    for start in range(0, len(order), _INSERT_SLICE):
+        await tx.insert_attempts(
+            initial_attempts(run.id, plan, order[start : start + _INSERT_SLICE])
+        )
     await tx.add_events(
         [
             Event(

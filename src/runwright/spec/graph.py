@@ -6,12 +6,13 @@ Iterative throughout: a 10,000-step chain must not hit Python's recursion limit.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from runwright.spec.models import StepSpec
 
 
-def strongly_connected(graph: Mapping[str, list[str]]) -> list[list[str]]:
+def strongly_connected(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
     """The strongly connected components with more than one step (Tarjan, iteratively)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -54,7 +55,7 @@ def strongly_connected(graph: Mapping[str, list[str]]) -> list[list[str]]:
     return found
 
 
-def cycle_through(start: str, members: set[str], graph: Mapping[str, list[str]]) -> list[str]:
+def cycle_through(start: str, members: set[str], graph: Mapping[str, Sequence[str]]) -> list[str]:
     """A shortest path start -> ... -> start inside one strongly connected component."""
     parent: dict[str, str] = {}
     queue = deque([start])
@@ -75,14 +76,24 @@ def cycle_through(start: str, members: set[str], graph: Mapping[str, list[str]])
 class Reachability:
     """Answers "does step X (transitively) need step Y?" over the validated steps."""
 
-    def __init__(self, by_id: Mapping[str, tuple[int, StepSpec]], all_ids: set[str]) -> None:
-        self.dependents: dict[str, list[str]] = {}
-        for sid, (_, step) in by_id.items():
-            for need in step.needs:
-                self.dependents.setdefault(need, []).append(sid)
+    def __init__(
+        self, by_id: Mapping[str, tuple[int, StepSpec]], all_ids: AbstractSet[str]
+    ) -> None:
+        self._by_id = by_id
+        self._dependents: dict[str, list[str]] | None = None
         # Steps that failed shape validation have unknown needs.
         self.incomplete = bool(all_ids - by_id.keys())
         self._below: dict[str, set[str]] = {}
+
+    @property
+    def dependents(self) -> dict[str, list[str]]:
+        """The steps that directly need each step; built at the first question that needs it."""
+        if self._dependents is None:
+            self._dependents = {}
+            for sid, (_, step) in self._by_id.items():
+                for need in step.needs:
+                    self._dependents.setdefault(need, []).append(sid)
+        return self._dependents
 
     def needs(self, step: StepSpec, target: str) -> bool | None:
         """True/False, or None when an invalid step makes it unknowable."""

@@ -14,6 +14,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -27,6 +29,14 @@ STEP_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 #: Worker labels: no commas or spaces (label sets are stored comma-joined).
 LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN, max_length=64)]
+
+
+def _keep_mapping(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # A mapping with text keys is kept as read, not copied: 184 bytes a step. Nothing
+    # changes a spec's values (rendering copies), so steps may share one through an alias.
+    if type(value) is dict and all(type(k) is str for k in value):
+        return value
+    return handler(value)
 
 
 def _to_seconds(value: Any) -> Any:
@@ -130,7 +140,9 @@ class StepSpec(_Model):
     uses: str = Field(description="The step kind, e.g. shell, python, approval.")
     name: str | None = None
     description: str | None = None
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    with_: Annotated[dict[str, Any], WrapValidator(_keep_mapping)] = Field(
+        default_factory=dict, alias="with"
+    )
     needs: tuple[str, ...] = ()
     if_: str | bool | None = Field(None, alias="if")
     for_each: str | list[Any] | None = None

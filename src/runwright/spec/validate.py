@@ -8,6 +8,7 @@ than raising, so a user sees every problem of a file at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from runwright.errors import TemplateSyntaxError
@@ -85,7 +86,7 @@ def check_pipeline(
     """All cross-field problems of a pipeline that passed shape validation."""
     problems = check_steps(
         list(enumerate(pipeline.steps)),
-        all_ids={s.id for s in pipeline.steps},
+        all_ids=None,  # every step is valid: the ids are those it finds
         input_names=frozenset(pipeline.inputs),
         kinds=kinds,
     )
@@ -105,15 +106,16 @@ def check_pipeline(
 def check_steps(
     steps: Sequence[tuple[int, StepSpec]],
     *,
-    all_ids: set[str],
+    all_ids: AbstractSet[str] | None,
     input_names: frozenset[str] | None,
     kinds: Mapping[str, KindSchema] | None = None,
 ) -> list[Problem]:
     """Check the steps that passed shape validation, given as ``(index in file, step)``.
 
     ``all_ids`` also holds ids of steps that failed shape validation, so that
-    needing them is not reported twice; ``input_names`` is ``None`` when the
-    inputs themselves are invalid (input references are then not checked).
+    needing them is not reported twice (``None``: the ids of ``steps``);
+    ``input_names`` is ``None`` when the inputs themselves are invalid (input
+    references are then not checked).
     """
     problems: list[Problem] = []
     by_id: dict[str, tuple[int, StepSpec]] = {}
@@ -129,6 +131,8 @@ def check_steps(
             )
         else:
             by_id[step.id] = (index, step)
+    if all_ids is None:
+        all_ids = by_id.keys()
     for index, step in steps:
         problems.extend(_check_needs(index, step, all_ids))
         if kinds is not None:
@@ -146,7 +150,7 @@ def _check_on_fail(
     step: StepSpec,
     by_id: Mapping[str, tuple[int, StepSpec]],
     graph: Reachability,
-    all_ids: set[str],
+    all_ids: AbstractSet[str],
 ) -> Iterator[Problem]:
     if step.on_fail is None:
         return
@@ -177,7 +181,7 @@ def _check_on_fail(
         yield Problem(path, f"on_fail.retry_step {target!r} has for_each; name a step without it")
 
 
-def _check_needs(index: int, step: StepSpec, all_ids: set[str]) -> Iterator[Problem]:
+def _check_needs(index: int, step: StepSpec, all_ids: AbstractSet[str]) -> Iterator[Problem]:
     for n, need in enumerate(step.needs):
         path = ("steps", index, "needs", n)
         label = ("steps", index, "needs")
@@ -220,9 +224,9 @@ def _check_kind(index: int, step: StepSpec, kinds: Mapping[str, KindSchema]) -> 
 
 
 def _check_cycles(by_id: Mapping[str, tuple[int, StepSpec]]) -> Iterator[Problem]:
-    graph = {
-        sid: [n for n in step.needs if n in by_id and n != sid] for sid, (_, step) in by_id.items()
-    }
+    if all(by_id[n][0] < index for index, step in by_id.values() for n in step.needs if n in by_id):
+        return  # every step needs only steps above it (how files are written): no cycle
+    graph = {sid: _known_needs(sid, step.needs, by_id) for sid, (_, step) in by_id.items()}
     for component in strongly_connected(graph):
         start = min(component, key=lambda sid: by_id[sid][0])
         cycle = cycle_through(start, set(component), graph)
@@ -232,11 +236,19 @@ def _check_cycles(by_id: Mapping[str, tuple[int, StepSpec]]) -> Iterator[Problem
         )
 
 
+def _known_needs(sid: str, needs: tuple[str, ...], by_id: Mapping[str, object]) -> Sequence[str]:
+    # The step's own tuple when every need is another known step (almost always): a
+    # 10,000-step check then builds no list per step.
+    if all(n in by_id and n != sid for n in needs):
+        return needs
+    return [n for n in needs if n in by_id and n != sid]
+
+
 def _check_templates(
     index: int,
     step: StepSpec,
     graph: Reachability,
-    all_ids: set[str],
+    all_ids: AbstractSet[str],
     input_names: frozenset[str] | None,
 ) -> Iterator[Problem]:
     for field, subpath, source, bare in step_templates(step):
@@ -262,7 +274,7 @@ def _check_ref(
     step: StepSpec,
     field: str,
     graph: Reachability,
-    all_ids: set[str],
+    all_ids: AbstractSet[str],
     input_names: frozenset[str] | None,
 ) -> str | None:
     root, keys = ref.root, ref.keys
@@ -289,7 +301,7 @@ def _check_ref(
 
 
 def _check_step_ref(
-    keys: tuple[str | int, ...], step: StepSpec, graph: Reachability, all_ids: set[str]
+    keys: tuple[str | int, ...], step: StepSpec, graph: Reachability, all_ids: AbstractSet[str]
 ) -> str | None:
     if not keys or keys[0] in DICT_ATTRS:
         return None  # `steps[name]` or `steps.items()`: not statically knowable

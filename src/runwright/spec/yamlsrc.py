@@ -52,7 +52,7 @@ _KEEP_AS_TEXT = {_TAG + "timestamp", _TAG + "value", _TAG + "merge"}
 _MAP_TAGS = {None, "!", _TAG + "map"}
 _SEQ_TAGS = {None, "!", _TAG + "seq"}
 _MERGE = object()  # the key of a ``<<: *base`` merge
-#: Text values up to this length are interned: a 10,000-step file repeats them 10,000 times.
+#: Text values up to this length are kept once: a 10,000-step file repeats them 10,000 times.
 _INTERN_UP_TO = 64
 
 
@@ -140,6 +140,7 @@ class _Composer:
         self.values: dict[FieldPath, Mark] = {}
         self.keys: dict[FieldPath, Mark] = {}
         self.anchors: dict[str, tuple[Any, int]] = {}
+        self.texts: dict[str, str] = {}
         self.problems: list[tuple[FieldPath, Mark, str]] = []
         self.total = 0
 
@@ -293,7 +294,9 @@ class _Composer:
         if tag == _TAG + "str" or tag in _KEEP_AS_TEXT:
             # Names and kinds repeat in every step ("python", "pkg.mod:func"): one copy.
             value: str = event.value
-            return sys.intern(value) if len(value) <= _INTERN_UP_TO else value
+            # A memo of this document, not sys.intern: unique values (10,000 step ids)
+            # would grow the interpreter's table for good.
+            return self.texts.setdefault(value, value) if len(value) <= _INTERN_UP_TO else value
         if tag not in _PLAIN_TAGS:
             self._problem(path, mark, f"unsupported tag {tag}; remove the tag")
             return event.value
