@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from runwright.spec import parse_spec
 from runwright.spec.models import Pipeline, StepSpec
 from runwright.spec.yamlsrc import FieldPath, compose
@@ -70,3 +73,25 @@ def test_steps_without_templates_render_from_their_spec() -> None:
     # The rendered dict is new: changing it leaves the spec as it was.
     compiled.render_with("a", context)["run"] = "changed"
     assert loaded.pipeline.step("a").with_ == {"run": "echo a"}
+
+
+def test_a_with_mapping_is_kept_as_read_and_still_validated() -> None:
+    shared = """
+name: alias
+steps:
+  - {id: a, uses: shell, with: &w {run: "echo {{ inputs.x }}"}}
+  - {id: b, uses: shell, with: *w}
+inputs: {x: {type: string, default: X}}
+"""
+    loaded = parse_spec(shared)
+    a, b = loaded.pipeline.steps
+    assert a.with_ is b.with_  # one mapping, read once: nothing copies it per step
+    context = {"inputs": {"x": "X"}, "steps": {}, "env": {}}
+    rendered = loaded.compile().render_with("a", context)
+    rendered["run"] = "changed"
+    assert loaded.compile().render_with("b", context) == {"run": "echo X"}
+    # Built in Python, keys are checked as before: a mapping with other keys is refused.
+    with pytest.raises(ValidationError, match="with"):
+        StepSpec.model_validate({"id": "a", "uses": "shell", "with": {1: "x"}})
+    with pytest.raises(ValidationError, match="with"):
+        StepSpec.model_validate({"id": "a", "uses": "shell", "with": ["run"]})
