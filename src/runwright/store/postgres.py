@@ -83,6 +83,11 @@ class PgCursor:
         return cur.rowcount
 
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if len(rows) == 1:
+            # One row (a completion's one event, mostly): executemany's pipeline costs
+            # ~50 us more than a plain execute, a twentieth of a fan-out step's CPU.
+            await self._conn.execute(_pg(sql), rows[0])
+            return
         async with self._conn.cursor() as cur:
             await cur.executemany(_pg(sql), rows)
 
