@@ -94,3 +94,25 @@ async def test_current_attempts_filtered_by_state(store: SqlStore) -> None:
     assert [a.step_id for a in waiting] == ["a", "c"]
     assert [a.step_id for a in some] == [a.step_id for a in every] == ["a", "b", "c"]
     assert none == []
+
+
+async def test_attempts_filtered_by_state_and_nodes(store: SqlStore) -> None:
+    async with store.transaction() as tx:
+        await tx.insert_run(run_record("r1"))
+        await tx.insert_attempts(
+            [
+                NewAttempt("r1", "p", 1, A.RUNNING),
+                NewAttempt("r1", "p", 1, A.FAILED, item=0),
+                NewAttempt("r1", "p", 1, A.READY, item=1),
+                NewAttempt("r1", "q", 1, A.FAILED),
+            ]
+        )
+        nodes = await tx.current_attempts("r1", nodes_only=True)
+        failed_nodes = await tx.current_attempts("r1", (A.FAILED,), nodes_only=True)
+    assert [(a.step_id, a.item) for a in nodes] == [("p", -1), ("q", -1)]
+    assert [(a.step_id, a.item) for a in failed_nodes] == [("q", -1)]
+    failed = await store.attempts("r1", states=(A.FAILED,))
+    assert [(a.step_id, a.item) for a in failed] == [("p", 0), ("q", -1)]
+    assert await store.attempts("r1", states=()) == []
+    one = await store.attempts("r1", states=(A.FAILED, A.READY), step_id="p", item=1)
+    assert [(a.step_id, a.item, a.state) for a in one] == [("p", 1, A.READY)]

@@ -30,7 +30,7 @@ from runwright.signals import interrupts
 from runwright.spec.diff import diff_specs
 from runwright.spec.inputs import resolve_inputs
 from runwright.spec.loader import LoadedSpec, load_spec, parse_spec
-from runwright.states import RunStatus
+from runwright.states import AttemptState, RunStatus
 from runwright.store import open_store
 from runwright.store.base import Store, Transaction
 from runwright.store.records import RunRecord
@@ -324,9 +324,11 @@ class Session(SessionReads):
                 {
                     a.step_id
                     for a in await self.store.attempts(
-                        run.id, include_superseded=False, nodes_only=True
+                        run.id,
+                        include_superseded=False,
+                        nodes_only=True,
+                        states=(AttemptState.WAITING,),
                     )
-                    if str(a.state) == "waiting"
                 }
             )
         return RunResult(run.id, status, error, waiting_for=waiting)

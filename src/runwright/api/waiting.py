@@ -11,7 +11,7 @@ from runwright.api.results import RunResult
 from runwright.engine.resilience import retrying
 from runwright.events import EventType
 from runwright.settings import DEFAULT_LEASE_SECONDS
-from runwright.states import RunStatus
+from runwright.states import AttemptState, RunStatus
 from runwright.store.base import Store
 
 Notify = Callable[[str], None]
@@ -50,9 +50,13 @@ async def wait_for_run(
                         for a in await retrying(
                             store,
                             "read the run",
-                            partial(store.attempts, run.id, include_superseded=False),
+                            partial(
+                                store.attempts,
+                                run.id,
+                                include_superseded=False,
+                                states=(AttemptState.WAITING,),
+                            ),
                         )
-                        if str(a.state) == "waiting"
                     }
                 )
             return RunResult(run.id, run.status, run.error, waiting_for=waiting)

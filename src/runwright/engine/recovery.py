@@ -21,6 +21,7 @@ from runwright.store.records import NO_ITEM, AttemptRecord, NewAttempt, RunRecor
 
 A = AttemptState
 _IN_FLIGHT = (A.LEASED, A.RUNNING)
+_ENDED_UNDONE = (A.FAILED, A.CANCELLED)
 
 
 def worker_alive(
@@ -42,8 +43,8 @@ def worker_alive(
 
 
 async def check_not_busy(store: Store, run: RunRecord, *, lease_seconds: float) -> None:
-    attempts = await store.attempts(run.id, include_superseded=False)
-    holders = {a.worker_id for a in attempts if a.state in _IN_FLIGHT and a.worker_id}
+    attempts = await store.attempts(run.id, include_superseded=False, states=_IN_FLIGHT)
+    holders = {a.worker_id for a in attempts if a.worker_id}
     if not holders:
         return
     workers = await store.workers(holders)
@@ -69,7 +70,10 @@ async def reconcile(
     tx: Transaction, run: RunRecord, plan: Plan, spec: tuple[str, str] | None = None
 ) -> dict[str, list[str]]:
     """Reopen what did not commit; return what will run again, by reason."""
-    current = await tx.current_attempts(run.id)
+    # The steps' own attempts, and of the items only those to run again: a resumed
+    # for_each of 100,000 items reads the few that did not commit, not all of them.
+    nodes = await tx.current_attempts(run.id, nodes_only=True)
+    redo = await tx.current_attempts(run.id, (*_IN_FLIGHT, *_ENDED_UNDONE))
     status = await tx.run_status(run.id)
     if status is RunStatus.SUCCEEDED and spec is None:
         raise StateError(f"run {run.id} already succeeded; there is nothing to resume")
@@ -81,7 +85,7 @@ async def reconcile(
         "unblocked": [],
     }
     reopened: list[AttemptRecord] = []
-    for a in current:
+    for a in redo:
         if a.step_id not in plan.steps:
             continue
         label = a.step_id if a.item == NO_ITEM else f"{a.step_id}[{a.item}]"
@@ -89,16 +93,16 @@ async def reconcile(
             await tx.transition(a.id, a.state, A.ABANDONED, reason="process died")
             report["abandoned"].append(label)
             reopened.append(a)
-        elif a.state in (A.FAILED, A.CANCELLED):
+        elif a.state in _ENDED_UNDONE:
             report["failed" if a.state is A.FAILED else "cancelled"].append(label)
             reopened.append(a)
     await reopen(tx, reopened, reason="resumed")
     # A budget stop ends with the run: resumed, its calls are checked against the budgets
     # as they are now (raised, or not).
     await tx.clear_budget_stop(run.id)
-    states: dict[str, AttemptState] = {a.step_id: a.state for a in current if a.item == NO_ITEM}
+    states: dict[str, AttemptState] = {a.step_id: a.state for a in nodes}
     states.update({a.step_id: A.READY for a in reopened if a.item == NO_ITEM})
-    await _reopen_skipped(tx, run.id, plan, current, states, report)
+    await _reopen_skipped(tx, run.id, plan, nodes, states, report)
     missing = [s for s in plan.order if s not in states]
     if missing:
         await tx.insert_attempts(_added(run.id, plan, missing, states))
@@ -112,12 +116,12 @@ async def _reopen_skipped(
     tx: Transaction,
     run_id: str,
     plan: Plan,
-    current: list[AttemptRecord],
+    nodes: list[AttemptRecord],
     states: dict[str, AttemptState],
     report: dict[str, list[str]],
 ) -> None:
     # Steps skipped because a need failed get another chance once that need re-runs.
-    by_step = {a.step_id: a for a in current if a.item == NO_ITEM}
+    by_step = {a.step_id: a for a in nodes}
     for step_id in plan.order:
         a = by_step.get(step_id)
         if a is None or a.state is not A.SKIPPED or not (a.reason or "").startswith("needs "):

@@ -187,9 +187,14 @@ class Transaction(LedgerTransaction, GuardTransaction, Protocol):
     ) -> None: ...
 
     async def current_attempts(
-        self, run_id: str, states: Collection[AttemptState] | None = None
+        self,
+        run_id: str,
+        states: Collection[AttemptState] | None = None,
+        *,
+        nodes_only: bool = False,
     ) -> list[AttemptRecord]:
-        """The run's current attempts in creation order; only those in ``states`` if given."""
+        """The run's current attempts in creation order: only those in ``states`` if
+        given, only those of steps rather than of for_each items with ``nodes_only``."""
         ...
 
     async def tally(self, run_id: str) -> RunTally:
@@ -244,10 +249,11 @@ class Store(Protocol):
         item: int | None = None,
         after_id: int = 0,
         limit: int | None = None,
+        states: Collection[AttemptState] | None = None,
     ) -> list[AttemptRecord]:
         """A run's attempts in id order: all, or a page (``after_id``, ``limit``), only
-        those of steps rather than of for_each items (``nodes_only``), or of one step
-        (and item: -1 for the step's own)."""
+        those of steps rather than of for_each items (``nodes_only``), of one step
+        (and item: -1 for the step's own), or only those in ``states``."""
         ...
 
     def iter_attempts(self, run_id: str, *, page: int = 2000) -> AsyncIterator[AttemptRecord]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from runwright.errors import NotFoundError, StateError
 from runwright.events import Event, EventType, Level
-from runwright.states import RunStatus
+from runwright.states import AttemptState, RunStatus
 from runwright.store.records import (
     NO_ITEM,
     AttemptRecord,
@@ -111,11 +111,18 @@ class SqlStore(CostReads, LogReads, ABC):
         item: int | None = None,
         after_id: int = 0,
         limit: int | None = None,
+        states: Collection[AttemptState] | None = None,
     ) -> list[AttemptRecord]:
         extra = "" if include_superseded else " AND superseded=0"
         args: tuple[Any, ...] = (run_id, after_id)
         if nodes_only:
             extra += f" AND item={NO_ITEM}"
+        if states is not None:
+            if not states:
+                return []
+            wanted = tuple(str(s) for s in states)
+            extra += f" AND state IN ({marks(wanted)})"
+            args += wanted
         if step_id is not None:
             extra += " AND step_id=?"
             args += (step_id,)

@@ -41,16 +41,20 @@ class TallyReads:
         return RunTally(counts, held, next_ready, min(created, default=None))
 
     async def current_attempts(
-        self, run_id: str, states: Collection[AttemptState] | None = None
+        self,
+        run_id: str,
+        states: Collection[AttemptState] | None = None,
+        *,
+        nodes_only: bool = False,
     ) -> list[AttemptRecord]:
-        """``run_id``'s current attempts in creation order; only those in ``states`` if given."""
+        """``run_id``'s current attempts in creation order (see the Transaction protocol)."""
         params: tuple[str, ...]
-        where, params = "", ()
+        where, params = (f" AND item={NO_ITEM}" if nodes_only else ""), ()
         if states is not None:
             if not states:
                 return []
             params = tuple(str(s) for s in states)
-            where = f" AND state IN ({marks(params)})"
+            where += f" AND state IN ({marks(params)})"
         rows = await self._c.rows(
             f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE run_id=? AND superseded=0{where}"
             " ORDER BY id",
