@@ -1,6 +1,6 @@
 """runwright benchmarks: W0 start-up, W1 chain, W2 fan-out, W3 kill and resume, W4 for_each.
 
-    .venv/bin/python bench/run.py            # full set (N up to 10,000)
+    .venv/bin/python bench/run.py            # full set (N up to 30,000)
     .venv/bin/python bench/run.py --quick    # smaller N, for a smoke check
 
 Each workload runs in its own process; results print as a table and are saved
@@ -126,8 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    sizes = [200, 1000] if args.quick else [200, 1000, 10_000]
+    sizes = [200, 1000] if args.quick else [200, 1000, 10_000, 30_000]
     results: dict[str, object] = {}
+    chain_s: dict[int, float] = {}  # W1 normal: engine seconds by N
     with tempfile.TemporaryDirectory() as tmp:
         results["W0"] = w0(Path(tmp))
     for durability in ("normal", "strict"):
@@ -137,6 +138,8 @@ def main() -> None:
             per_step = w1["seconds"] / n * 1000
             exec_per_step = w1["exec_seconds"] / n * 1000
             raw_per = raw["seconds"] / n * 1000
+            if durability == "normal":
+                chain_s[n] = w1["exec_seconds"]
             results[f"W1 n={n} {durability}"] = {
                 # Engine time: the committed run.started to the committed run.succeeded.
                 "exec_ms_per_step": round(exec_per_step, 4),
@@ -146,6 +149,12 @@ def main() -> None:
                 "ratio_to_raw": round(exec_per_step / raw_per, 1),
                 "peak_rss_mb": round(w1["peak_rss_mb"], 1),
             }
+    # A chain's time per step must not grow with its length (its spec is 3 MB at 30,000).
+    small, big = sorted(chain_s)[-2:]
+    results["W1 slope"] = {
+        "ms_per_step": round((chain_s[big] - chain_s[small]) / (big - small) * 1000, 4),
+        "between": [small, big],
+    }
     w2 = workload("w2", 200)
     results["W2 fan-out 200+join"] = {
         "exec_seconds": round(w2["exec_seconds"], 4),
