@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from storetools import raw, run_record
 
+from runwright.errors import NotFoundError
 from runwright.states import RunStatus
 from runwright.store import open_store
 from runwright.store.migrate import migrations
@@ -85,3 +87,17 @@ async def test_a_version_8_database_keeps_its_runs_specs(db_url: str) -> None:
                 )
             ]
     assert "spec_source" not in columns and "status" in columns
+
+
+async def test_run_status_reads_one_exact_run(db_url: str) -> None:
+    store = open_store(db_url)
+    assert isinstance(store, SqlStore)
+    try:
+        async with store.transaction() as tx:
+            await tx.insert_run(run_record("rabc", RunStatus.WAITING))
+        assert await store.run_status("rabc") is RunStatus.WAITING
+        # Exact ids only (poll loops hold a resolved id): a prefix is no run.
+        with pytest.raises(NotFoundError, match="no run 'rab'"):
+            await store.run_status("rab")
+    finally:
+        await store.close()
