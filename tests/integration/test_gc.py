@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,6 @@ from runwright.api.gc import gc
 from runwright.processes import ProcessGroup, describe, members
 from runwright.settings import Settings
 from runwright.states import RunStatus
-from runwright.store import open_store
 from runwright.store.sql_store import SqlStore
 
 AGENT_STEP = """
@@ -134,16 +133,6 @@ def test_run_ids_are_read_from_branch_and_record_names() -> None:
 
 
 # -- orphaned process groups ---------------------------------------------------------------
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,19 +20,8 @@ from runwright.engine import orphans
 from runwright.engine.orphans import clear_orphans
 from runwright.errors import StepError
 from runwright.processes import ProcessGroup, describe, members
-from runwright.store import open_store
 from runwright.store.records import AttemptRecord, WorkerRecord
 from runwright.store.sql_store import SqlStore
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 @pytest.fixture

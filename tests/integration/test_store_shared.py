@@ -7,7 +7,6 @@ suites are test_store_shared_data.py and test_store_shared_workers.py.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from storetools import A, by_id, claim, raw, run_record, seed
@@ -15,21 +14,9 @@ from storetools import A, by_id, claim, raw, run_record, seed
 from runwright.errors import IllegalTransition, NotFoundError
 from runwright.events import Event, EventType
 from runwright.states import RunStatus
-from runwright.store import open_store
 from runwright.store.records import ItemCounts, NewAttempt
 from runwright.store.sql import label_subsets
 from runwright.store.sql_store import SqlStore
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
-
 
 # -- runs --------------------------------------------------------------------------------
 

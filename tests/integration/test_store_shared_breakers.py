@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from runwright.store import open_store
 from runwright.store.records import BreakerRecord, RateWindow
 from runwright.store.sql_store import SqlStore
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_a_breaker_is_written_replaced_and_listed(store: SqlStore) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from storetools import A, claim, raw, seed
@@ -17,16 +16,6 @@ from runwright.store.sql_store import SqlStore
 
 RUN = BudgetLimit("run", 1.0, "the run's budget")
 DAY = "2026-12-02"
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def hold(usd: float, *, run_id: str = "r1", attempt_id: int | None = None, **kw: str) -> Hold:

@@ -7,7 +7,6 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
 
@@ -22,17 +21,6 @@ from runwright.store.migrate import latest_version, migrations
 from runwright.store.records import NewAttempt
 from runwright.store.sql import BLOB_THRESHOLD
 from runwright.store.sql_store import SqlStore
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
-
 
 # -- events ------------------------------------------------------------------------------
 

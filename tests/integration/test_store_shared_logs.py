@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from storetools import raw, seed
 
-from runwright.store import open_store
 from runwright.store.records import LogChunk
 from runwright.store.sql import BLOB_THRESHOLD
 from runwright.store.sql_store import SqlStore
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def chunk(step: str, seq: int, text: str, *, stream: str = "stdout", **kw: int) -> LogChunk:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -17,16 +16,6 @@ from runwright.store.records import NO_ITEM, AttemptProcess
 from runwright.store.sql_store import SqlStore
 
 GROUP = '{"pgid": 4242, "host": "h", "start": 7, "boot": "b"}'
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_only_the_holder_records_a_process_group(store: SqlStore) -> None:

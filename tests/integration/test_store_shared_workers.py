@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from storetools import A, by_id, claim, raw, run_record, seed
 
 from runwright.errors import IllegalTransition, NotFoundError, StateError
 from runwright.states import RunStatus
-from runwright.store import open_store
 from runwright.store.records import NewAttempt, WorkerRecord
 from runwright.store.sql_store import SqlStore
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def worker(worker_id: str, state: str = "active", *, beat: float | None = None) -> WorkerRecord:

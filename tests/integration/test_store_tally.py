@@ -7,24 +7,12 @@ Settling a run reads this tally instead of loading every attempt, so a run of
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from storetools import A, claim, run_record
 
-from runwright.store import open_store
 from runwright.store.records import NewAttempt
 from runwright.store.sql_store import SqlStore
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    s = open_store(db_url)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_tally_counts_current_attempts_by_state(store: SqlStore) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from runwright.api.reads import SessionReads
 from runwright.api.results import RunResult
 from runwright.api.runconfig import RunConfigs
-from runwright.api.waiting import wait_for_run
+from runwright.api.waiting import wait_for_run, waiting_steps
 from runwright.engine.approvals import decide
 from runwright.engine.commit import Committer
 from runwright.engine.context import ProgressSink, RunContext
@@ -30,7 +30,7 @@ from runwright.signals import interrupts
 from runwright.spec.diff import diff_specs
 from runwright.spec.inputs import resolve_inputs
 from runwright.spec.loader import LoadedSpec, load_spec, parse_spec
-from runwright.states import AttemptState, RunStatus
+from runwright.states import RunStatus
 from runwright.store import open_store
 from runwright.store.base import Store, Transaction
 from runwright.store.records import RunRecord
@@ -318,19 +318,7 @@ class Session(SessionReads):
         error = None
         if status not in (RunStatus.SUCCEEDED, RunStatus.WAITING):  # these record no error
             error = (await self.store.get_run(run.id)).error
-        waiting: list[str] = []
-        if status is RunStatus.WAITING:
-            waiting = sorted(
-                {
-                    a.step_id
-                    for a in await self.store.attempts(
-                        run.id,
-                        include_superseded=False,
-                        nodes_only=True,
-                        states=(AttemptState.WAITING,),
-                    )
-                }
-            )
+        waiting = await waiting_steps(self.store, run.id) if status is RunStatus.WAITING else []
         return RunResult(run.id, status, error, waiting_for=waiting)
 
     async def cancel(self, run_id: str, *, reason: str = "cancelled by user") -> RunRecord:

@@ -26,6 +26,12 @@ async def live_workers(store: Store, *, lease_seconds: float = DEFAULT_LEASE_SEC
     )
 
 
+async def waiting_steps(store: Store, run_id: str) -> list[str]:
+    """The steps of ``run_id`` that wait for an approval now, sorted."""
+    waiting = await store.attempts(run_id, include_superseded=False, states=(AttemptState.WAITING,))
+    return sorted({a.step_id for a in waiting})
+
+
 async def wait_for_run(
     store: Store, run_id: str, *, notify: Notify = lambda _: None, poll: float = 0.2
 ) -> RunResult:
@@ -44,20 +50,8 @@ async def wait_for_run(
                 continue  # approved between the two reads: it runs again
             waiting: list[str] = []
             if run.status is RunStatus.WAITING:
-                waiting = sorted(
-                    {
-                        a.step_id
-                        for a in await retrying(
-                            store,
-                            "read the run",
-                            partial(
-                                store.attempts,
-                                run.id,
-                                include_superseded=False,
-                                states=(AttemptState.WAITING,),
-                            ),
-                        )
-                    }
+                waiting = await retrying(
+                    store, "read the run", partial(waiting_steps, store, run.id)
                 )
             return RunResult(run.id, run.status, run.error, waiting_for=waiting)
         await asyncio.sleep(poll)

@@ -15,225 +15,25 @@ its first step, and a worker that runs a few of its steps would pay for all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from runwright.errors import ExpressionError, RunwrightError, TemplateSyntaxError
+from runwright.errors import ExpressionError
 from runwright.spec.models import CacheSpec, Pipeline, StepSpec
-from runwright.spec.problems import describe_value, field_label
-from runwright.spec.templates import (
-    DICT_ATTRS,
-    HASH_FILES,
-    Ref,
-    TemplateInfo,
-    analyse,
-    analyse_expression,
-    environment,
-    has_template,
-    missing_key,
+from runwright.spec.problems import describe_value
+from runwright.spec.rendering import (
+    DictNode,
+    Leaf,
+    ListNode,
+    Locate,
+    Site,
+    compile_leaf,
+    compile_value,
 )
-from runwright.spec.yamlsrc import FieldPath
+from runwright.spec.templates import DICT_ATTRS, HASH_FILES, Ref, has_template
 
-if TYPE_CHECKING:
-    from jinja2.environment import Template, TemplateExpression
-
-#: ``file:line:col`` of a field path in the spec's file (``LoadedSpec.location``).
-Locate = Callable[[FieldPath], str]
 # `if:` results that mean "no" when a template rendered to text.
 _FALSY_TEXT = frozenset({"", "false", "no", "off", "0", "none", "null"})
-
-
-class _Fallback(Exception):
-    """The fast path cannot decide; let Jinja evaluate (and word any error)."""
-
-
-def _lookup(context: Mapping[str, Any], ref: Ref) -> Any:
-    # Exactly Jinja's result for plain dict keys and list indexes; anything else
-    # (attributes, missing keys, other types) goes to Jinja.
-    try:
-        value = context[ref.root]
-    except KeyError:
-        raise _Fallback from None
-    for key in ref.keys:
-        kind = type(value)
-        if (kind is dict and key in value) or (
-            (kind is list or kind is tuple) and type(key) is int and -len(value) <= key < len(value)
-        ):
-            value = value[key]
-        else:
-            raise _Fallback
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Site:
-    """The step a template belongs to, and how to say where in the file it is."""
-
-    step_id: str
-    index: int
-    locate: Locate | None
-
-    def where(self, path: FieldPath) -> str | None:
-        return self.locate(("steps", self.index, *path)) if self.locate else None
-
-
-class _Leaf:
-    """One template string (or bare expression) of a step, ready to evaluate."""
-
-    __slots__ = (
-        "_expression",
-        "_native_ref",
-        "_parts",
-        "_template",
-        "info",
-        "label",
-        "path",
-        "site",
-        "step_id",
-    )
-
-    def __init__(self, site: _Site, path: FieldPath, label: str, info: TemplateInfo) -> None:
-        self.step_id = site.step_id
-        self.site = site
-        self.path = path
-        self.label = label
-        self.info = info
-        refs = [p for p in info.parts or () if isinstance(p, Ref)]
-        native = info.expression is not None
-        # Fast paths: a lone plain lookup (native value), or text with plain lookups.
-        self._native_ref = refs[0] if native and len(refs) == 1 else None
-        self._parts = info.parts if not native else None
-        self._expression: TemplateExpression | None = None
-        self._template: Template | None = None
-
-    def _compile(self) -> None:
-        env = environment()
-        if self.info.expression is not None:
-            self._expression = env.compile_expression(self.info.expression, undefined_to_none=False)
-        else:
-            self._template = env.from_string(self.info.source)
-
-    def render(self, context: Mapping[str, Any]) -> Any:
-        """The template's value (native for a lone expression, else text)."""
-        try:
-            if self._native_ref is not None:
-                return _lookup(context, self._native_ref)
-            if self._parts is not None:
-                return "".join(
-                    [p if isinstance(p, str) else _text(_lookup(context, p)) for p in self._parts]
-                )
-        except _Fallback:
-            pass
-        try:
-            if self._expression is None and self._template is None:
-                self._compile()  # first use; analysis already checked the syntax
-            if self._expression is not None:
-                return _native(self._expression(context))
-            assert self._template is not None
-            return self._template.render(context)
-        except Exception as exc:
-            raise self.error(exc, context) from exc
-
-    def error(self, exc: Exception, context: Mapping[str, Any] | None = None) -> ExpressionError:
-        """An ExpressionError naming the step and field (and the key meant, for a typo)."""
-        from jinja2 import TemplateSyntaxError as JinjaSyntaxError  # errors are rare
-        from jinja2 import UndefinedError
-
-        text = exc.message if isinstance(exc, JinjaSyntaxError) else str(exc)
-        hint = missing_key(self.info.refs, context) if isinstance(exc, UndefinedError) else None
-        if hint is not None:
-            text = hint
-        if isinstance(exc, RecursionError | MemoryError):  # Jinja and Python compile recursively
-            text = "expression nested too deeply; split it into smaller expressions"
-        elif isinstance(exc, RunwrightError):
-            text = exc.message  # already worded for users (e.g. hash_files)
-        elif hint is None and (not text or not type(exc).__module__.startswith("jinja2")):
-            text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-        where = self.site.where(self.path)  # looked up only now: errors are rare
-        at = f" ({where})" if where else ""
-        return ExpressionError(
-            f"step {self.step_id!r} {self.label}{at}: {text}",
-            step_id=self.step_id,
-            field=self.label,
-            location=where,
-        )
-
-
-def _text(value: Any) -> str:
-    return value if type(value) is str else str(value)
-
-
-def _native(value: Any) -> Any:
-    from jinja2 import Undefined  # loaded already: only Jinja's own results come here
-
-    if isinstance(value, Undefined):
-        value._fail_with_undefined_error()  # raises UndefinedError with Jinja's message
-    if isinstance(value, range | Iterator):  # e.g. `x | map(...)` yields a generator
-        return list(value)
-    return value
-
-
-class _Dict:
-    """A mapping with templates somewhere inside: literal keys copied, template keys rendered."""
-
-    __slots__ = ("base", "dynamic")
-
-    def __init__(self, base: dict[str, Any], dynamic: list[tuple[str, Any]]) -> None:
-        self.base = base
-        self.dynamic = dynamic
-
-    def render(self, context: Mapping[str, Any]) -> dict[str, Any]:
-        out = self.base.copy()
-        for key, node in self.dynamic:
-            out[key] = node.render(context)
-        return out
-
-
-class _List:
-    __slots__ = ("items",)
-
-    def __init__(self, items: list[tuple[bool, Any]]) -> None:
-        self.items = items
-
-    def render(self, context: Mapping[str, Any]) -> list[Any]:
-        return [node.render(context) if dynamic else node for dynamic, node in self.items]
-
-
-def _compile_value(site: _Site, path: FieldPath, value: Any) -> tuple[bool, Any]:
-    """``(has_templates, value_or_renderer)`` for a literal value from the spec."""
-    if isinstance(value, str):
-        if not has_template(value):
-            return False, value
-        return True, _leaf(site, path, value, bare=False)
-    if isinstance(value, dict):
-        compiled = {k: _compile_value(site, (*path, k), v) for k, v in value.items()}
-        if not any(dynamic for dynamic, _ in compiled.values()):
-            return False, value
-        base = {k: (None if dynamic else v) for k, (dynamic, v) in compiled.items()}
-        return True, _Dict(base, [(k, v) for k, (dynamic, v) in compiled.items() if dynamic])
-    if isinstance(value, list | tuple):
-        items = [_compile_value(site, (*path, i), v) for i, v in enumerate(value)]
-        if not any(dynamic for dynamic, _ in items):
-            return False, list(value)
-        return True, _List(items)
-    return False, value
-
-
-def _leaf(site: _Site, path: FieldPath, source: str, *, bare: bool) -> _Leaf:
-    label = field_label(path)
-    try:
-        info = analyse_expression(source) if bare else analyse(source)
-        return _Leaf(site, path, label, info)
-    except TemplateSyntaxError as exc:
-        where = site.where(path)
-        at = f" ({where})" if where else ""
-        raise ExpressionError(
-            f"step {site.step_id!r} {label}{at}: template syntax error: {exc.message}",
-            step_id=site.step_id,
-            field=label,
-            location=where,
-        ) from exc
 
 
 _NO_REFS: frozenset[str] = frozenset()  # shared: most steps reference no other step
@@ -251,22 +51,22 @@ class _Step:
         "with_dynamic",
     )
 
-    def __init__(self, step: StepSpec, by_id: Mapping[str, StepSpec], site: _Site) -> None:
+    def __init__(self, step: StepSpec, by_id: Mapping[str, StepSpec], site: Site) -> None:
         sid = step.id
         # Static values are kept as the spec holds them (not copied): rendering copies.
-        self.with_dynamic, self.with_ = _compile_value(site, ("with",), step.with_)
+        self.with_dynamic, self.with_ = compile_value(site, ("with",), step.with_)
         self.if_: Any = step.if_
         if isinstance(step.if_, str):
-            self.if_ = _leaf(site, ("if",), step.if_, bare=not has_template(step.if_))
+            self.if_ = compile_leaf(site, ("if",), step.if_, bare=not has_template(step.if_))
         self.for_each: Any = step.for_each
         if isinstance(step.for_each, str):
             bare = not has_template(step.for_each)
-            self.for_each = _leaf(site, ("for_each",), step.for_each, bare=bare)
+            self.for_each = compile_leaf(site, ("for_each",), step.for_each, bare=bare)
         elif isinstance(step.for_each, list):
-            self.for_each = _compile_value(site, ("for_each",), step.for_each)[1]
+            self.for_each = compile_value(site, ("for_each",), step.for_each)[1]
         self.cache_key: Any = None
         if isinstance(step.cache, CacheSpec):
-            self.cache_key = _compile_value(site, ("cache", "key"), step.cache.key)[1]
+            self.cache_key = compile_value(site, ("cache", "key"), step.cache.key)[1]
         refs: set[Ref] = set()
         for node in (self.with_, self.if_, self.for_each, self.cache_key):
             refs.update(_refs(node))
@@ -289,7 +89,7 @@ class _Step:
         """Whether nothing of the step is rendered: :meth:`of_static` rebuilds it from its spec."""
         return not (
             self.with_dynamic
-            or isinstance(self.if_, _Leaf)
+            or isinstance(self.if_, Leaf)
             or self.for_each is not None
             or self.cache_key is not None
         )
@@ -305,12 +105,12 @@ class _Step:
 
 
 def _refs(node: Any) -> Iterator[Ref]:
-    if isinstance(node, _Leaf):
+    if isinstance(node, Leaf):
         yield from node.info.refs
-    elif isinstance(node, _Dict):
+    elif isinstance(node, DictNode):
         for _, child in node.dynamic:
             yield from _refs(child)
-    elif isinstance(node, _List):
+    elif isinstance(node, ListNode):
         for dynamic, child in node.items:
             if dynamic:
                 yield from _refs(child)
@@ -345,7 +145,7 @@ class CompiledPipeline:
         by_id = {s.id: s for s in pipeline.steps}
         self._steps: dict[str, _Step] = {}
         for i, s in enumerate(pipeline.steps):
-            step = _Step(s, by_id, _Site(s.id, i, locate))
+            step = _Step(s, by_id, Site(s.id, i, locate))
             # A step without templates is answered from its spec: nothing compiled to keep.
             if not step.is_static:
                 self._steps[s.id] = step
@@ -374,7 +174,7 @@ class CompiledPipeline:
     def render_cache_key(self, step_id: str, context: Mapping[str, Any]) -> Any:
         """The step's rendered ``cache.key``; ``None`` when it has none."""
         node = self._step(step_id).cache_key
-        if isinstance(node, _Leaf | _Dict | _List):
+        if isinstance(node, Leaf | DictNode | ListNode):
             return node.render(context)
         return node
 
@@ -395,7 +195,7 @@ class CompiledPipeline:
     def evaluate_if(self, step_id: str, context: Mapping[str, Any]) -> bool:
         """Whether the step should run (True when it has no ``if``)."""
         condition = self._step(step_id).if_
-        if not isinstance(condition, _Leaf):
+        if not isinstance(condition, Leaf):
             return condition is None or bool(condition)
         value = condition.render(context)
         if isinstance(value, str):  # "{{ a }} and {{ b }}" renders to text; read it as a word
@@ -410,7 +210,7 @@ class CompiledPipeline:
         node = self._step(step_id).for_each
         if node is None:
             raise ExpressionError(f"step {step_id!r} has no for_each", step_id=step_id)
-        value = node.render(context) if isinstance(node, _Leaf | _List) else list(node)
+        value = node.render(context) if isinstance(node, Leaf | ListNode) else list(node)
         if not isinstance(value, list | tuple):
             raise ExpressionError(
                 f"step {step_id!r} for_each: expected a list, got {describe_value(value)}; "
