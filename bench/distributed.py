@@ -57,6 +57,7 @@ POLL_INTERVAL = 0.25
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
 #: The label of the load in the claim-under-load probe: the probe's worker lacks it.
 LOAD_LABEL = "load"
+WORKLOADS = ("W1 chain", "W2 fan-out", "idle", "claim under load")
 
 
 def prepare(work: Path, n: int) -> dict[str, Path]:
@@ -176,7 +177,7 @@ async def one_database(db: str, url: str, args: argparse.Namespace) -> list[dict
         store = open_store(url)
         try:
             for k in args.workers:
-                for name in ("W1 chain", "W2 fan-out", "idle", "claim under load"):
+                for name in args.workloads:
                     tag = f"{db}-k{k}-{name.split()[0]}"
                     print(f"  {db:10} K={k} {name} ...", flush=True)
                     if name == "claim under load":
@@ -251,11 +252,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", default=None, help="comma-separated K (default 1,2,4)")
     parser.add_argument("--n", type=int, default=None, help="steps per workload (default 1000)")
     parser.add_argument("--dbs", default="sqlite,postgresql", help="which databases to run")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated, of: {', '.join(WORKLOADS)}",
+    )
     parser.add_argument("--idle-runs", type=int, default=20)
     parser.add_argument("--profile", type=Path, default=None, help="cProfile workers into DIR")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "distributed.json")
     args = parser.parse_args()
     args.workers = [int(k) for k in (args.workers or ("1,2" if args.quick else "1,2,4")).split(",")]
+    args.workloads = [w.strip() for w in args.workloads.split(",")]
+    unknown = sorted(set(args.workloads) - set(WORKLOADS))
+    if unknown:
+        parser.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
     args.n = args.n or (200 if args.quick else 1000)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
