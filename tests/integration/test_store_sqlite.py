@@ -6,6 +6,8 @@ The behaviour both databases share is tested once for both in test_store_shared*
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,37 @@ def test_lock_held_past_busy_timeout_is_a_clear_error(tmp_path: Path) -> None:
     store = SqliteStore.__new__(SqliteStore)
     with pytest.raises(StoreError, match="locked by another process"):
         SqliteStore.__init__(store, tmp_path / "a.db", busy_timeout_ms=50)
+    holder.execute("ROLLBACK")
+
+
+def test_a_fresh_file_being_created_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    # Two workers started at once on a new file: the first holds the write lock while it
+    # creates the schema, still in rollback-journal mode, and SQLite answers the second's
+    # switch to WAL with SQLITE_BUSY at once, without its busy handler (seen in CI).
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE first_writer (x)")
+    release = threading.Timer(0.3, holder.execute, ("COMMIT",))
+    release.start()
+    try:
+        store = SqliteStore(path, busy_timeout_ms=10_000)
+    finally:
+        release.join()
+    assert store.schema_version() == latest_version("sqlite")
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_a_fresh_file_locked_past_the_busy_timeout_is_the_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    started = time.monotonic()
+    with pytest.raises(StoreError, match="locked by another process"):
+        SqliteStore(path, busy_timeout_ms=200)
+    assert time.monotonic() - started >= 0.2  # it waited the timeout out, as for any lock
     holder.execute("ROLLBACK")
 
 

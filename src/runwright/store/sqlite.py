@@ -110,6 +110,27 @@ class SqliteCursor:
         self._conn.executemany(sql, rows)
 
 
+def _enter_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL, waiting out a writer as the busy timeout would.
+
+    On a file still in rollback-journal mode (a new one, while another process
+    creates the schema) SQLite answers the switch with SQLITE_BUSY at once and never
+    calls its busy handler, so two workers started together on a new file would
+    fail; we retry until ``timeout``, then let the error through.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 0.05)
+
+
 class SqliteStore(SqlStore):
     """Implements :class:`runwright.store.base.Store` on one SQLite file (or ``:memory:``)."""
 
@@ -143,7 +164,7 @@ class SqliteStore(SqlStore):
                 uri=target != self.path,
             )
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(self._conn, busy_timeout_ms / 1000)
             self._conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._conn.execute("PRAGMA foreign_keys=OFF")
             self._migrate()
