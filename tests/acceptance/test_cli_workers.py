@@ -84,7 +84,9 @@ def test_a_killed_worker_is_listed_as_lost_and_a_stopped_one_only_with_all(
     db = str(tmp_path / "state.db")
     args = ("worker", "--db", db, "--lease-seconds", "1", "--no-scheduler")
     doomed, survivor = procs.start(*args), procs.start(*args)
-    assert wait_until(lambda: len(workers_json(tmp_path, db)) == 2, 60), procs.stderr(doomed)
+    assert wait_until(lambda: len(workers_json(tmp_path, db)) == 2, 60), [
+        procs.stderr(p) for p in (doomed, survivor)
+    ]
     ids = {pid: str(w["worker_id"]) for pid, w in workers_json(tmp_path, db).items()}
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait(10)
