@@ -1,4 +1,4 @@
-"""Distributed benchmark: W1 chain and W2 fan-out executed by K `runwright worker` processes.
+"""Distributed benchmark: W1 chain and W2 fan-outs executed by K `runwright worker` processes.
 
     .venv/bin/python bench/distributed.py                 # N=1,000, workers 1,2,4, SQLite + PG
     .venv/bin/python bench/distributed.py --quick         # N=200, workers 1,2
@@ -10,8 +10,10 @@ script creates and drops) x worker count K x workload, it starts K workers
 (``--no-scheduler --concurrency 4``), waits until all are registered active, enqueues the
 run with ``runwright run --detach``, waits for it to finish and reads from the database:
 steps/s = executed steps / (last finished_at - first started_at), and the p50/p99 of
-``store.latencies(run_id)`` (ready or due -> started). The "idle" probe enqueues single-step
-runs one at a time onto K idle workers: that is the wake-up latency LISTEN/NOTIFY serves.
+``store.latencies(run_id)`` (ready or due -> started). "W2 fan-out" is a for_each of N
+items; "steps fan-out" is N independent steps and a join that needs them all. The "idle"
+probe enqueues single-step runs one at a time onto K idle workers: that is the wake-up
+latency LISTEN/NOTIFY serves.
 The "claim under load" probe does the same onto one more worker while K workers run a
 fan-out of 6·N items labelled ``load`` (which only they carry, so the probe worker stays
 free): ready -> started there is the wake-up and claim of a free worker on a busy database.
@@ -48,6 +50,7 @@ from dist_cluster import (
     wait_finished,
 )
 from workloads import chain_yaml
+from workloads import fanout_yaml as steps_fanout_yaml
 
 from runwright.store import Store, open_store
 
@@ -57,7 +60,7 @@ POLL_INTERVAL = 0.25
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
 #: The label of the load in the claim-under-load probe: the probe's worker lacks it.
 LOAD_LABEL = "load"
-WORKLOADS = ("W1 chain", "W2 fan-out", "idle", "claim under load")
+WORKLOADS = ("W1 chain", "W2 fan-out", "steps fan-out", "idle", "claim under load")
 
 
 def prepare(work: Path, n: int) -> dict[str, Path]:
@@ -66,6 +69,7 @@ def prepare(work: Path, n: int) -> dict[str, Path]:
     files = {
         "W1 chain": chain_yaml(n),
         "W2 fan-out": fanout_yaml(n),
+        "steps fan-out": steps_fanout_yaml(n),
         "idle": chain_yaml(1),
         "loaded": fanout_yaml(6 * n, label=LOAD_LABEL),
     }

@@ -222,6 +222,10 @@ async def test_made_ready_and_wakes_others(store: SqlStore) -> None:
         assert tx.wakes_others  # a full claim may have left work behind
         got = await tx.claim(worker_id="w", limit=5, now=time.time(), lease_until=1e12)
         assert len(got) == 2 and not tx.wakes_others  # came back short: took everything
+        # A commit that claims first and releases after: what it readied is left behind.
+        await tx.insert_attempts([NewAttempt("r1", "j", 1, A.PENDING, waiting_on=1)])
+        await tx.release("r1", ["j"])
+        assert (tx.made_ready, tx.wakes_others) == (3, True)
     async with store.transaction() as tx:
         await tx.transition(got[0].id, A.LEASED, A.FAILED)
         await tx.reopen([got[0].id], "retry")

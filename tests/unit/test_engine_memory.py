@@ -35,6 +35,13 @@ def test_topological_order_is_stable_and_respects_needs() -> None:
     plan = plan_of(DIAMOND)
     assert topological_order(plan.pipeline) == ("top", "left", "right", "join")
     assert plan.steps["top"].dependents == ("left", "right")
+    # left and right release only a join (a row they share): their commits claim first.
+    assert {s.id: s.joins_only for s in plan.steps.values()} == {
+        "top": False,
+        "left": True,
+        "right": True,
+        "join": False,
+    }
     # `join` has an `if`, so it is leased (decided by a worker), not started on claim.
     assert plan.direct_start == frozenset({"top", "left", "right"})
 

@@ -22,6 +22,7 @@ from runwright.engine.hit import (
     file_data,
     idempotency_key,
 )
+from runwright.engine.itemgroup import ItemSuccess
 from runwright.engine.logwriter import LogWriter
 from runwright.engine.orphans import clear_orphans
 from runwright.engine.resilience import retrying, transact
@@ -196,6 +197,9 @@ async def execute(
         output_json = dump_output(rc, result)
         if a.item == NO_ITEM:
             rc.remember(a.step_id, A.SUCCEEDED, result)
+        elif state is A.RUNNING and key is None:
+            # May commit together with other items of the run finishing now.
+            return await finish(ItemSuccess(committer, a, output_json, events, logs, worker_id))
         return await finish(
             _logged(
                 logs,

@@ -246,8 +246,41 @@ class Committer:
         else:
             await self.propagate_not_ok(tx, a.run_id, a.step_id)
 
+    async def succeed_items(
+        self,
+        tx: Transaction,
+        members: Sequence[tuple[AttemptRecord, str, Sequence[Event]]],
+        *,
+        worker_id: str,
+    ) -> None:
+        """Record running for_each items ``(attempt, output JSON, events)`` succeeded at once.
+
+        What :meth:`succeed` writes for each, in a few statements per step; if any of
+        them was fenced out, raises :class:`~runwright.errors.IllegalTransition`.
+        """
+        events: list[Event] = []
+        by_step: dict[str, list[tuple[AttemptRecord, str]]] = {}
+        for a, output_json, produced in members:
+            events.extend(self.clean(produced))
+            events.append(attempt_event(a, EventType.STEP_SUCCEEDED, {"cached": False}))
+            by_step.setdefault(a.step_id, []).append((a, output_json))
+        await tx.add_events(events)
+        now = time.time()
+        for step_id, done in by_step.items():
+            first = done[0][0]
+            rows = [(a.id, a.item, output_json) for a, output_json in done]
+            parent = await tx.succeed_items(
+                first.run_id, step_id, rows, worker_id=worker_id, at=now
+            )
+            await self._items_counted(tx, first, parent)
+
     async def _item_finished(self, tx: Transaction, a: AttemptRecord) -> None:
-        parent = await tx.count_item(a.run_id, a.step_id)
+        await self._items_counted(tx, a, await tx.count_item(a.run_id, a.step_id))
+
+    async def _items_counted(
+        self, tx: Transaction, a: AttemptRecord, parent: AttemptRecord | None
+    ) -> None:
+        """Items of ``a``'s step were counted on ``parent``: finish it if they were the last."""
         if parent is None or parent.waiting_on > 0:
             return
         outputs = await tx.item_outputs(a.run_id, a.step_id)

@@ -40,6 +40,9 @@ class PlannedStep:
     #: again when it is (the retry step first, this step last, in topological order).
     loop_attempts: int = 0
     loop: tuple[str, ...] = ()
+    #: Every dependent needs other steps too (a join): the commit of this step claims
+    #: first and releases last, as its siblings' commits update the same rows.
+    joins_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +109,18 @@ def build_plan(
     dependents = _dependents(pipeline)
     order = _kahn(pipeline, dependents)
     steps: dict[str, PlannedStep] = {}
+    joins = {s.id for s in pipeline.steps if len(set(s.needs)) > 1}
     for s in pipeline.steps:
         kind = registry.get(s.uses)
         cache = kind.pure if s.cache is None else s.cache is not False  # {key: ...} is on
         has_if = s.if_ is not None and s.if_ is not True
         for_each = s.for_each is not None
+        mine = tuple(dependents.pop(s.id))  # each list freed as it is copied
         steps[s.id] = PlannedStep(
             id=s.id,
             kind=kind,
             needs=_unique(s.needs),
-            dependents=tuple(dependents.pop(s.id)),  # each list freed as it is copied
+            dependents=mine,
             retry=s.retry or defaults.retry or _NO_RETRY,
             timeout=s.timeout if s.timeout is not None else defaults.timeout,
             cache=cache,
@@ -126,6 +131,7 @@ def build_plan(
             direct_start=not (has_if or for_each or cache),
             labels=labels_key(s.labels),
             loop_attempts=s.on_fail.attempts if s.on_fail else 0,
+            joins_only=bool(mine) and all(d in joins for d in mine),
         )
     for s in pipeline.steps:
         if s.on_fail is not None:

@@ -25,6 +25,7 @@ from runwright.engine.attempt import execute, started_data
 from runwright.engine.commit import attempt_event
 from runwright.engine.context import RunContext
 from runwright.engine.faults import Fault, FaultPoint
+from runwright.engine.itemgroup import ItemGroups, ItemSuccess, write_group
 from runwright.engine.lifecycle import cancel_in_tx, reopen
 from runwright.engine.resilience import retrying, transact
 from runwright.engine.settle import settle
@@ -89,6 +90,8 @@ class Worker:
         #: Chains in flight per run; the last one to end decides the run's fate.
         self._chains: Counter[str] = Counter()
         self._active = 0
+        #: for_each items finishing together commit together (see :mod:`.itemgroup`).
+        self.item_groups = ItemGroups()
         self._changed = asyncio.Event()
         #: Set by stop(): the heartbeat loop ends after its current beat.
         self._beating = asyncio.Event()
@@ -225,33 +228,69 @@ class Worker:
     def _finisher(
         self, rc: RunContext, a: AttemptRecord
     ) -> Callable[..., Awaitable[list[AttemptRecord]]]:
-        # A for_each item's commit ends by counting itself on its parent, a row every
-        # item of the step updates: claim first so that row stays locked for as short
-        # as possible. (An item's commit never readies new work of its own except when
-        # it is the last one, and that work is then claimed by whoever comes next.)
-        claim_first = a.item != NO_ITEM
-
         async def finish(write: Callable[[Transaction], Awaitable[None]]) -> list[AttemptRecord]:
-            async def once() -> list[AttemptRecord]:
-                # This attempt's slot frees as it commits, so it may claim one more.
-                limit = self.concurrency - self._active + 1
-                async with self.store.transaction() as tx:
-                    if claim_first:
-                        claimed = await self._claim_in(tx, rc, limit)
-                        await write(tx)
-                    else:
-                        await write(tx)
-                        claimed = await self._claim_in(tx, rc, limit)
-                    if self.fault is not None:
-                        self.fault.hit(FaultPoint.DURING_COMMIT, a)
-                if self.fault is not None:
-                    self.fault.hit(FaultPoint.AFTER_COMMIT, a)
-                self._took(claimed)
-                return claimed
-
-            return await retrying(self.store, "commit a step result", once)
+            if isinstance(write, ItemSuccess):
+                return await self.item_groups.commit(
+                    rc.run_id,
+                    write,
+                    partial(self._commit_items, rc),
+                    lambda m: self._commit(rc, m.attempt, m),
+                )
+            return await self._commit(rc, a, write)
 
         return finish
+
+    async def _commit(
+        self, rc: RunContext, a: AttemptRecord, write: Callable[[Transaction], Awaitable[None]]
+    ) -> list[AttemptRecord]:
+        """Commit ``a``'s outcome (``write``) with a claim of the run's next ready work."""
+        # A for_each item's commit ends by counting itself on its parent, and a step all
+        # of whose dependents are joins by releasing them: rows that every item, or every
+        # sibling, updates. Claim first so those rows stay locked for as short as possible.
+        # (Such a commit readies work only when it is the last one, and that work is then
+        # claimed by whoever comes next, woken if need be: see `wakes_others`.)
+        claim_first = a.item != NO_ITEM or rc.plan.steps[a.step_id].joins_only
+
+        async def once() -> list[AttemptRecord]:
+            # This attempt's slot frees as it commits, so it may claim one more.
+            limit = self.concurrency - self._active + 1
+            async with self.store.transaction() as tx:
+                if claim_first:
+                    claimed = await self._claim_in(tx, rc, limit)
+                    await write(tx)
+                else:
+                    await write(tx)
+                    claimed = await self._claim_in(tx, rc, limit)
+                if self.fault is not None:
+                    self.fault.hit(FaultPoint.DURING_COMMIT, a)
+            if self.fault is not None:
+                self.fault.hit(FaultPoint.AFTER_COMMIT, a)
+            self._took(claimed)
+            return claimed
+
+        return await retrying(self.store, "commit a step result", once)
+
+    async def _commit_items(
+        self, rc: RunContext, members: list[ItemSuccess]
+    ) -> list[AttemptRecord]:
+        """Commit for_each items' successes in one transaction (see :mod:`.itemgroup`)."""
+
+        async def once() -> list[AttemptRecord]:
+            # Each member's slot frees as the group commits.
+            limit = self.concurrency - self._active + len(members)
+            async with self.store.transaction() as tx:
+                claimed = await self._claim_in(tx, rc, limit)
+                await write_group(tx, members)
+                for m in members:
+                    if self.fault is not None:
+                        self.fault.hit(FaultPoint.DURING_COMMIT, m.attempt)
+            for m in members:
+                if self.fault is not None:
+                    self.fault.hit(FaultPoint.AFTER_COMMIT, m.attempt)
+            self._took(claimed)
+            return claimed
+
+        return await retrying(self.store, "commit step results", once)
 
     # -- executing ------------------------------------------------------------------------
 

@@ -149,12 +149,31 @@ class Transaction(LedgerTransaction, GuardTransaction, Protocol):
         """The newest payload of a step's (non-item) attempts: an on_fail loop's feedback."""
         ...
 
-    async def count_item(self, run_id: str, step_id: str) -> AttemptRecord | None:
-        """Count one finished for_each item on the step's current (parent) attempt.
+    async def count_item(self, run_id: str, step_id: str, n: int = 1) -> AttemptRecord | None:
+        """Count ``n`` finished for_each items on the step's current (parent) attempt.
 
         Returns the parent as updated (``waiting_on``: the items still to finish), or
         ``None`` when the step has no current attempt. One statement: it runs once
-        per item.
+        per item (or per group of items committed together).
+        """
+        ...
+
+    async def succeed_items(
+        self,
+        run_id: str,
+        step_id: str,
+        items: Sequence[tuple[int, int, str]],
+        *,
+        worker_id: str,
+        at: float,
+    ) -> AttemptRecord | None:
+        """Several running items of one step succeeded: ``(attempt id, item, output JSON)``.
+
+        Moves them all to ``succeeded``, writes their outputs and counts them on the
+        parent, as :meth:`transition`, :meth:`put_output` and :meth:`count_item` would
+        one by one, in a few statements. Raises :class:`IllegalTransition` (and writes
+        nothing the caller may keep) if any of them is no longer running under
+        ``worker_id``. Returns what :meth:`count_item` returns.
         """
         ...
 

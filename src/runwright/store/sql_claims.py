@@ -17,10 +17,15 @@ from runwright.store.sql import ATTEMPT_COLUMNS, Cursor, Dialect, attempt_from_r
 class ClaimWrites:
     """The claim of :class:`~runwright.store.sql_tx.SqlTransaction`."""
 
-    #: False once a claim here came back short: nothing ready was left behind.
-    __slots__ = ("claimed_all",)
+    __slots__ = ("claimed_all", "ready_at_claim")
     _c: Cursor
     _d: Dialect
+    made_ready: int
+    #: True once a claim here came back short: nothing ready was left behind then.
+    claimed_all: bool
+    #: ``made_ready`` when the last claim ran (None: no claim yet); work readied after
+    #: it was left behind whatever the claim found.
+    ready_at_claim: int | None
 
     async def claim(
         self,
@@ -73,5 +78,6 @@ class ClaimWrites:
             )
         ]
         self.claimed_all = len(leased) < limit
+        self.ready_at_claim = self.made_ready
         leased.sort(key=lambda a: a.id)
         return leased

@@ -12,6 +12,13 @@ from runwright.errors import NotFoundError
 from runwright.store.records import CacheEntry
 from runwright.store.sql import BLOB_THRESHOLD, Cursor
 
+#: One output written (or overwritten by a later attempt of the same step and item).
+OUTPUT_UPSERT = (
+    "INSERT INTO outputs (run_id, step_id, item, attempt_id, value, blob)"
+    " VALUES (?,?,?,?,?,?) ON CONFLICT (run_id, step_id, item) DO UPDATE SET"
+    " attempt_id=excluded.attempt_id, value=excluded.value, blob=excluded.blob"
+)
+
 
 class OutputWrites:
     """The output, blob and cache part of :class:`~runwright.store.sql_tx.SqlTransaction`."""
@@ -23,12 +30,7 @@ class OutputWrites:
         self, run_id: str, step_id: str, item: int, attempt_id: int, value_json: str
     ) -> None:
         value, blob = await self._maybe_blob(value_json)
-        await self._c.count(
-            "INSERT INTO outputs (run_id, step_id, item, attempt_id, value, blob)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT (run_id, step_id, item) DO UPDATE SET"
-            " attempt_id=excluded.attempt_id, value=excluded.value, blob=excluded.blob",
-            (run_id, step_id, item, attempt_id, value, blob),
-        )
+        await self._c.count(OUTPUT_UPSERT, (run_id, step_id, item, attempt_id, value, blob))
 
     async def _maybe_blob(self, value_json: str) -> tuple[str | None, str | None]:
         if len(value_json) < BLOB_THRESHOLD:

@@ -27,8 +27,8 @@ from runwright.store.sql_breakers import BreakerWrites
 from runwright.store.sql_claims import ClaimWrites
 from runwright.store.sql_costs import CostWrites
 from runwright.store.sql_gc import GcReads
+from runwright.store.sql_items import ItemWrites
 from runwright.store.sql_logs import add_log_chunks
-from runwright.store.sql_outputs import OutputWrites
 from runwright.store.sql_patches import PatchWrites
 from runwright.store.sql_processes import ProcessWrites
 from runwright.store.sql_schedules import ScheduleWrites
@@ -40,7 +40,7 @@ A = AttemptState
 
 class SqlTransaction(
     ClaimWrites,
-    OutputWrites,
+    ItemWrites,
     ScheduleWrites,
     ProcessWrites,
     BreakerWrites,
@@ -60,8 +60,8 @@ class SqlTransaction(
         self._events: list[Event] = []
         #: Attempts this transaction made ready (inserted ready, released, reopened).
         self.made_ready = 0
-        #: False once a claim here came back short: nothing ready was left behind.
         self.claimed_all = False
+        self.ready_at_claim = None
 
     @property
     def cursor(self) -> Cursor:
@@ -71,7 +71,11 @@ class SqlTransaction(
     @property
     def wakes_others(self) -> bool:
         """Whether other workers should look for work once this commits."""
-        return self.made_ready > 0 and not self.claimed_all
+        if not self.made_ready:
+            return False
+        if self.ready_at_claim is None or not self.claimed_all:
+            return True
+        return self.made_ready > self.ready_at_claim
 
     async def add_events(self, events: Sequence[Event]) -> None:
         # Buffered: one batched insert per transaction instead of one per call.
@@ -263,6 +267,10 @@ class SqlTransaction(
         ids = tuple(step_ids)
         if not ids:
             return
+        if self.ready_at_claim is not None:
+            # Claimed already: COMMIT is next, so write the buffered events first and
+            # hold the dependents' rows (a join's, shared by its siblings) the least.
+            await self.flush()
         rows = await self._c.rows(
             "UPDATE attempts SET waiting_on=waiting_on-1,"
             " ready_at=CASE WHEN waiting_on<=1 THEN ? ELSE ready_at END,"
@@ -337,18 +345,6 @@ class SqlTransaction(
             (run_id, step_id, item),
         )
         return str(rows[0][0]) if rows else None
-
-    async def count_item(self, run_id: str, step_id: str) -> AttemptRecord | None:
-        # Every item of the step updates this one row, so every other write goes first:
-        # its lock is held from here to COMMIT only, which is what bounds a fan-out.
-        await self.flush()
-        rows = await self._c.rows(
-            "UPDATE attempts SET waiting_on=waiting_on-1 WHERE id=(SELECT id FROM attempts"
-            " WHERE run_id=? AND step_id=? AND item=-1 AND superseded=0 ORDER BY id DESC"
-            f" LIMIT 1) RETURNING {ATTEMPT_COLUMNS}",
-            (run_id, step_id),
-        )
-        return attempt_from_row(rows[0]) if rows else None
 
     async def step_payload(self, run_id: str, step_id: str) -> str | None:
         rows = await self._c.rows(

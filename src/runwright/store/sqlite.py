@@ -210,6 +210,7 @@ class SqliteStore(SqlStore):
                 tx = self._tx
                 tx.made_ready = 0
                 tx.claimed_all = False
+                tx.ready_at_claim = None
                 try:
                     yield tx
                     await tx.flush()
