@@ -102,9 +102,11 @@ def test_sqlite_run_killed_at_a_commit_then_resumed(tmp_path: Path, point: str) 
     assert {a.reason for a in attempts_of(db, run_id) if a.number > 1} == {"resumed"}
 
 
-def start_worker(cwd: Path, db: str, name: str, **env: str) -> subprocess.Popen[str]:
-    # One at a time and short leases: the heir takes over within seconds.
-    options = ["--no-scheduler", "--concurrency", "1", "--lease-seconds", "2"]
+def start_worker(
+    cwd: Path, db: str, name: str, *, concurrency: int = 1, **env: str
+) -> subprocess.Popen[str]:
+    # One at a time (unless told) and short leases: the heir takes over within seconds.
+    options = ["--no-scheduler", "--concurrency", str(concurrency), "--lease-seconds", "2"]
     with (cwd / f"{name}.log").open("w") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "runwright", "worker", "--db", db, *options],
@@ -169,3 +171,43 @@ def test_a_malformed_fault_is_refused_before_anything_runs(tmp_path: Path) -> No
     assert "RUNWRIGHT_FAULT='before_lunch:s2' is not POINT:STEP" in proc.stderr
     assert "during_commit, after_commit" in proc.stderr
     assert not (tmp_path / "side-effects.log").exists()
+
+
+@pytest.mark.slow
+def test_postgres_worker_killed_committing_a_group_of_items_loses_only_that_group(
+    tmp_path: Path, pg_url: str
+) -> None:
+    # Items that finish while another item's commit is in flight commit together: a
+    # kill there loses the whole group, and exactly its items run again.
+    log = tmp_path / "side-effects.log"
+    items = list(range(12))
+    (tmp_path / "fan.yaml").write_text(
+        "name: fan\nsteps:\n  - id: each\n    uses: shell\n"
+        f"    for_each: {items}\n    with: {{run: {shell_log(log)!r}}}\n"
+    )
+    queued = cli(tmp_path, "--db", pg_url, "run", "fan.yaml", "--detach")
+    assert queued.returncode == 0, queued.stderr
+    run_id = only_run(pg_url)
+    cut = "each[6]"
+    doomed = start_worker(
+        tmp_path, pg_url, "doomed", concurrency=4, RUNWRIGHT_FAULT=f"during_commit:{cut}"
+    )
+    heir: subprocess.Popen[str] | None = None
+    try:
+        assert doomed.wait(60) == -9, (tmp_path / "doomed.log").read_text()
+        at_cut = attempts_of(pg_url, run_id)
+        ran_at_cut = {k for k, _ in executions(log)}
+        heir = start_worker(tmp_path, pg_url, "heir", concurrency=4)
+        succeeded = wait_until(lambda: run_status(pg_url, run_id) == "succeeded", 60)
+        assert succeeded, (tmp_path / "heir.log").read_text()
+    finally:
+        for proc in (doomed, heir):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    done_at_cut = {key_of(a) for a in at_cut if a.item >= 0 and a.state is AttemptState.SUCCEEDED}
+    lost = ran_at_cut - done_at_cut  # acted, and their commit died with the process
+    assert f"{run_id}:{cut}" in lost, (lost, at_cut)
+    final = attempts_of(pg_url, run_id)
+    ran_again = assert_exactly_once(final, log, steps={"each"})
+    assert ran_again == {key: [1, 2] for key in lost}, executions(log)
