@@ -80,12 +80,22 @@ class Settings:
             raise ConfigError(f"durability must be 'normal' or 'strict', not {mode!r}")
         names = tuple(n for n in env.get("RUNWRIGHT_SECRET_ENV", "").split(",") if n)
         fault = env.get("RUNWRIGHT_FAULT")
-        from runwright.config import find_config, load_config
+        from runwright.config import find_config
 
         path, found_by = find_config(start=search_from or cwd, explicit=config, env=env)
-        loaded = load_config(path, found_by=found_by)
+        loaded = None
+        if path is None:
+            # No file: the built-in providers, without building the config models.
+            from runwright.config.builtin import builtin_api_key_envs
+
+            key_envs = builtin_api_key_envs()
+        else:
+            from runwright.config import load_config
+
+            loaded = load_config(path, found_by=found_by)
+            key_envs = loaded.config.api_key_envs()
         # Keys live in the variables the providers name: those values are secrets too.
-        names = tuple(dict.fromkeys((*names, *loaded.config.api_key_envs())))
+        names = tuple(dict.fromkeys((*names, *key_envs)))
         return cls(
             database_url=url,
             project_dir=cwd,

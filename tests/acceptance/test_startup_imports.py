@@ -25,10 +25,13 @@ main()
 
 #: Modules a one-step shell run has no use for: other step kinds, the LLM and agent
 #: code, the price table, Jinja (no template needs it), Rich's live display (no
-#: terminal) and the TOML parser (no runwright.toml). Not rich.table: Typer before
-#: 0.29 (the lowest allowed is 0.16) imports it itself.
+#: terminal), the TOML parser and the config models (no runwright.toml). Not rich.table:
+#: Typer before 0.29 (the lowest allowed is 0.16) imports it itself.
 NOT_FOR_A_SHELL_RUN = (
     "jinja2",
+    "runwright.config.loader",
+    "runwright.config.models",
+    "runwright.config.agents",
     "rich.live",
     "rich.progress",
     "tomllib",

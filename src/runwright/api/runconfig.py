@@ -28,7 +28,7 @@ class RunConfigs:
     def __init__(self, settings: Settings, redactor: Redactor) -> None:
         self._settings = settings
         self._redactor = redactor
-        self._by_dir: dict[Path, tuple[LoadedConfig, Redactor]] = {}
+        self._by_dir: dict[Path, tuple[LoadedConfig | None, Redactor]] = {}
 
     def for_run(self, run: RunRecord) -> tuple[LoadedConfig | None, Redactor]:
         """The run's configuration, and the redactor that also masks its providers' keys."""
@@ -38,13 +38,17 @@ class RunConfigs:
         directory = Path(run.spec_path).parent
         known = self._by_dir.get(directory)
         if known is None:
-            # Imported here: config models stay off the start-up path of read commands.
-            from runwright.config import find_config, load_config
+            from runwright.config import find_config
 
             path, how = find_config(start=directory, env=self._settings.env)
-            if loaded is not None and path == loaded.path:
+            if path is None and loaded is None:
+                known = (None, self._redactor)  # built-in providers only, as the settings
+            elif loaded is not None and path == loaded.path:
                 known = (loaded, self._redactor)
             else:
+                # Imported here: config models stay off the start-up path of most runs.
+                from runwright.config import load_config
+
                 own = load_config(path, found_by=how)
                 names = (*self._settings.secret_names, *own.config.api_key_envs())
                 known = (own, Redactor.from_env(self._settings.env, tuple(dict.fromkeys(names))))

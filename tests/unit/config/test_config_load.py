@@ -206,6 +206,19 @@ def test_no_file_gives_the_builtin_providers(tmp_path: Path) -> None:
     assert loaded.source(("providers", "openai", "base_url")) == "default"
 
 
+def test_settings_without_a_file_mask_the_builtin_providers_key_variables(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env({}, cwd=tmp_path)
+    assert settings.config is None  # no file: nothing read, no config models built
+    # The same key variables as the built-in providers' validated config names.
+    assert set(load_config(None).config.api_key_envs()) == {
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+    }
+    assert set(settings.secret_names) == set(load_config(None).config.api_key_envs())
+
+
 def test_settings_read_the_config_once_and_treat_key_variables_as_secrets(
     tmp_path: Path,
 ) -> None:
