@@ -56,3 +56,35 @@ async def test_items_finishing_together_commit_as_groups_with_the_same_results(
     # Grouped: some items share their commit's finish time.
     groups = Counter(Counter(a.finished_at for a in items).values())
     assert max(groups) > 1, groups
+
+
+async def test_grouped_shell_items_keep_each_items_output_and_log(
+    pg_url: str, write: Write, tmp_path: Path
+) -> None:
+    # Shell items commit their intent first, then act, then commit their outcome with
+    # the tail of their log: a group writes every member's log chunks.
+    spec = write(
+        "p.yaml",
+        f"""
+        name: shells
+        steps:
+          - id: each
+            uses: shell
+            for_each: {list(range(N))}
+            with: {{run: "echo item-{{{{ item }}}}"}}
+        """,
+    )
+    settings = settings_for(pg_url, tmp_path)
+    result, _, _ = await run(settings, spec, concurrency=4)
+    assert result.status is RunStatus.SUCCEEDED
+    async with Session(settings) as s:
+        outputs = await s.store.output(result.run_id, "each", -1)
+        chunks = await s.store.logs(result.run_id, step_id="each", limit=10_000)
+        items = [a for a in await s.store.attempts(result.run_id) if a.item >= 0]
+    assert [o["stdout"].strip() for o in outputs] == [f"item-{i}" for i in range(N)]
+    logged: dict[int, str] = {}
+    for c in chunks:
+        if c.stream == "stdout":
+            logged[c.item] = logged.get(c.item, "") + c.text
+    assert logged == {i: f"item-{i}\n" for i in range(N)}
+    assert max(Counter(Counter(a.finished_at for a in items).values())) > 1
