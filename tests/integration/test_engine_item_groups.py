@@ -1,9 +1,8 @@
 """for_each items that finish together commit together, and nothing else changes.
 
-On PostgreSQL a worker's item commits of a run go one at a time, and the items
-finishing meanwhile commit as one group (`runwright.engine.itemgroup`): one
-transaction, its items stamped with one finish time. (SQLite commits without
-yielding to other items, so there every item commits alone.)
+A worker's item commits of a run go one at a time, and the items finishing meanwhile
+(or within a few turns of the event loop) commit as one group
+(`runwright.engine.itemgroup`): one transaction, its items stamped with one finish time.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ N = 40
 
 
 async def test_items_finishing_together_commit_as_groups_with_the_same_results(
-    pg_url: str, write: Write, tmp_path: Path
+    db_url: str, write: Write, tmp_path: Path
 ) -> None:
     write("steps.py", STEPS_PY)
     spec = write(
@@ -40,7 +39,7 @@ async def test_items_finishing_together_commit_as_groups_with_the_same_results(
               args: {{name: join, value: "{{{{ steps.each.output }}}}"}}
         """,
     )
-    settings = settings_for(pg_url, tmp_path)
+    settings = settings_for(db_url, tmp_path)
     result, _, events = await run(settings, spec, concurrency=4)
     assert result.status is RunStatus.SUCCEEDED
     expected = [i + 1000 for i in range(N)]
@@ -59,7 +58,7 @@ async def test_items_finishing_together_commit_as_groups_with_the_same_results(
 
 
 async def test_grouped_shell_items_keep_each_items_output_and_log(
-    pg_url: str, write: Write, tmp_path: Path
+    db_url: str, write: Write, tmp_path: Path
 ) -> None:
     # Shell items commit their intent first, then act, then commit their outcome with
     # the tail of their log: a group writes every member's log chunks.
@@ -74,7 +73,7 @@ async def test_grouped_shell_items_keep_each_items_output_and_log(
             with: {{run: "echo item-{{{{ item }}}}"}}
         """,
     )
-    settings = settings_for(pg_url, tmp_path)
+    settings = settings_for(db_url, tmp_path)
     result, _, _ = await run(settings, spec, concurrency=4)
     assert result.status is RunStatus.SUCCEEDED
     async with Session(settings) as s:

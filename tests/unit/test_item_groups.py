@@ -85,6 +85,19 @@ async def test_items_queued_behind_a_commit_commit_as_one_group() -> None:
     assert groups._waiting == {}  # nothing in flight: the next commit goes at once
 
 
+async def test_items_finishing_in_the_same_turns_join_the_first_ones_commit() -> None:
+    groups, commits = ItemGroups(), Commits()
+    commits.started.set()  # nothing in flight holds the first commit back
+    commits.claimable = 3
+    tasks = [
+        asyncio.create_task(groups.commit("r", m, commits.together, commits.alone))
+        for m in ("a", "b", "c")
+    ]
+    results = await asyncio.wait_for(asyncio.gather(*tasks), TIMEOUT)
+    assert commits.calls == [("together", ["a", "b", "c"])]
+    assert results == [["next0"], ["next1"], ["next2"]]
+
+
 async def test_a_failed_group_commits_each_member_alone_and_only_the_culprit_fails() -> None:
     groups, commits = ItemGroups(), Commits(fail="c")
     tasks = await _start(groups, commits, ["a", "b", "c", "d"])
