@@ -147,3 +147,21 @@ async def test_a_leader_cancelled_mid_commit_hands_its_group_to_the_next_member(
     assert await asyncio.wait_for(tasks[2], TIMEOUT) == []
     assert stuck.calls[2:] == [("alone", ["c"])]
     assert groups._waiting == {}
+
+
+async def test_a_leader_cancelled_while_gathering_hands_the_gathered_members_on() -> None:
+    groups, commits = ItemGroups(), Commits()
+    commits.started.set()
+    first = asyncio.create_task(groups.commit("r", "a", commits.together, commits.alone))
+    await asyncio.sleep(0)  # a leads, and waits a few turns for others to join
+    rest = [
+        asyncio.create_task(groups.commit("r", m, commits.together, commits.alone))
+        for m in ("b", "c")
+    ]
+    await _wait_queued(groups, "r", 2)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.wait_for(asyncio.gather(*rest), TIMEOUT) == [[], []]
+    assert commits.calls == [("together", ["b", "c"])]  # a never committed
+    assert groups._waiting == {}
