@@ -6,7 +6,10 @@ lock, and each commit is a handful of statements. So a worker keeps one item com
 per run in flight; items of that run that finish meanwhile wait for it, then commit
 together as the next group, led by the first of them (in its own task: no task is
 added), in one transaction of a few statements whatever its size
-(:meth:`~runwright.store.base.Transaction.succeed_items`).
+(:meth:`~runwright.store.base.Transaction.succeed_items`). A commit that finds none
+in flight waits :data:`GATHER_TURNS` turns of the event loop first, so the items
+claimed with it, which finish a few turns apart, join it (on SQLite, whose commits
+never yield, that is the only way items group).
 
 Nothing is promised earlier than before: an item's dependents still see it only
 once its group committed, and a crash loses a whole uncommitted group, each member
