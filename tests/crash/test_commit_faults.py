@@ -118,6 +118,14 @@ def start_worker(
         )
 
 
+def kill_all(*procs: subprocess.Popen[str] | None) -> None:
+    """Leave no worker of the test running."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def run_status(db: str, run_id: str) -> str:
     async def read() -> str:
         store = open_store(db)
@@ -149,10 +157,7 @@ def test_postgres_worker_killed_at_a_commit_then_another_takes_over(
         succeeded = wait_until(lambda: run_status(pg_url, run_id) == "succeeded", 60)
         assert succeeded, (tmp_path / "heir.log").read_text()
     finally:
-        for proc in (doomed, heir):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+        kill_all(doomed, heir)
     check(point, pg_url, run_id, log, at_cut)
     assert {a.reason for a in attempts_of(pg_url, run_id) if a.number > 1} == {"lease_expired"}
 
@@ -201,10 +206,7 @@ def test_postgres_worker_killed_committing_a_group_of_items_loses_only_that_grou
         succeeded = wait_until(lambda: run_status(pg_url, run_id) == "succeeded", 60)
         assert succeeded, (tmp_path / "heir.log").read_text()
     finally:
-        for proc in (doomed, heir):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+        kill_all(doomed, heir)
     done_at_cut = {key_of(a) for a in at_cut if a.item >= 0 and a.state is AttemptState.SUCCEEDED}
     lost = ran_at_cut - done_at_cut  # acted, and their commit died with the process
     assert f"{run_id}:{cut}" in lost, (lost, at_cut)
